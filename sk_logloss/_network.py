@@ -1,0 +1,64 @@
+"""NumPy side of the logits model: weight initialization, forward pass, probabilities."""
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+
+ACTIVATIONS = {
+    "identity": lambda z: z,
+    "logistic": expit,
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0),
+}
+
+
+def init_weights(layer_sizes, activation, rng, dtype):
+    """Glorot-uniform weights and intercepts, as MLPClassifier initializes them.
+
+    Returns two lists of arrays (one per layer) drawn from ``rng``
+    (a ``numpy.random.Generator``), in ``dtype``.
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+        intercepts.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
+    return coefs, intercepts
+
+
+def forward(X, coefs, intercepts, activation):
+    """Logits of the network for rows ``X``, computed in ``X``'s float dtype."""
+    act = ACTIVATIONS[activation]
+    h = X
+    last = len(coefs) - 1
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        h = h @ W.astype(X.dtype, copy=False) + b.astype(X.dtype, copy=False)
+        if i < last:
+            h = act(h)
+    return h
+
+
+def log_proba(logits, multilabel):
+    """Log-probabilities from logits.
+
+    A single logit gives two columns (negative, positive class). Several
+    one-vs-rest logits give sigmoids normalized to sum to 1 per row, computed
+    in log space so that no row underflows to 0/0. Multilabel logits give one
+    independent log-sigmoid per label.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    if multilabel:
+        return log_expit(z)
+    if z.shape[1] == 1:
+        return np.hstack([log_expit(-z), log_expit(z)])
+    return log_softmax(log_expit(z), axis=1)
+
+
+def proba(logits, multilabel):
+    """Probabilities from logits; rows sum to 1 except for multilabel output."""
+    z = np.asarray(logits, dtype=np.float64)
+    if multilabel:
+        return expit(z)
+    if z.shape[1] == 1:
+        return np.hstack([expit(-z), expit(z)])
+    return softmax(log_expit(z), axis=1)
