@@ -19,6 +19,10 @@ from ._optimizers import build_optimizer  # noqa: E402
 # never on what ran before, so a given random_state always gives the same bits.
 XLA_MIN_STEPS = 10_000
 
+# Epochs per call at most: the per-epoch loss buffer has this fixed length, so
+# neither max_iter nor verbose changes a compiled shape.
+EPOCHS_PER_CALL = 32
+
 # Running statuses reported by a training segment.
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 
@@ -113,7 +117,7 @@ class _Trainer:
             tf.TensorSpec([], _U64),  # shuffle seed
             tf.TensorSpec([], tf.bool),  # shuffle
             tf.TensorSpec([], tf.int32),  # first epoch of this segment
-            tf.TensorSpec([None], self.dtype),  # loss buffer: its length is the epochs to run
+            tf.TensorSpec([], tf.int32),  # epochs to run in this call, <= EPOCHS_PER_CALL
             tf.TensorSpec([], self.dtype),  # tol
             tf.TensorSpec([], tf.int32),  # n_iter_no_change
             tf.TensorSpec([], self.dtype),  # best loss so far
@@ -171,10 +175,10 @@ class _Trainer:
         return tf.gather(X, idx), tf.gather(Y, idx), tf.gather(w, idx) * valid
 
     def _segment(
-        self, X, Y, w, template, alpha, seed, shuffle, epoch0, buffer, tol,
+        self, X, Y, w, template, alpha, seed, shuffle, epoch0, n_epochs, tol,
         n_iter_no_change, best_loss, no_improve,
     ):
-        """Run up to ``len(buffer)`` epochs of minibatch training, stopping early.
+        """Run up to ``n_epochs`` epochs of minibatch training, stopping early.
 
         Stops on convergence (MLPClassifier's rule: the epoch loss failed to
         improve on the best by ``tol`` for more than ``n_iter_no_change``
@@ -186,7 +190,6 @@ class _Trainer:
         B, n_steps, tail, slots = self._batches(n, template)
         total_w = tf.reduce_sum(w)
         zero = tf.zeros([], self.dtype)
-        n_epochs = tf.shape(buffer)[0]
 
         def epoch(e, best, count, status, losses):
             snapshot = [tf.identity(v) for v in self.variables]
@@ -219,7 +222,7 @@ class _Trainer:
         e, best, count, status, losses = tf.while_loop(
             lambda e, best, count, status, losses: (e < n_epochs) & (status == RUNNING),
             epoch,
-            (0, best_loss, no_improve, RUNNING, buffer),
+            (0, best_loss, no_improve, RUNNING, tf.zeros([EPOCHS_PER_CALL], self.dtype)),
         )
         return losses, e, best, count, status
 
@@ -254,6 +257,25 @@ class _Trainer:
         return values[:n], values[n:]
 
 
+def as_tensor(array):
+    """A TensorFlow tensor sharing ``array``'s memory where possible.
+
+    TensorFlow needs 64-byte-aligned buffers; NumPy usually places large arrays
+    16 bytes off. An aligned, writeable array is shared through DLPack without
+    a copy; any other (DLPack cannot export read-only arrays) is copied once
+    into an aligned buffer. (``tf.convert_to_tensor`` makes two copies of a
+    large unaligned array.)
+    """
+    array = np.ascontiguousarray(array)
+    if array.ctypes.data % 64 or not array.flags.writeable:
+        raw = np.empty(array.nbytes + 64, np.uint8)
+        offset = -raw.ctypes.data % 64
+        aligned = raw[offset : offset + array.nbytes].view(array.dtype).reshape(array.shape)
+        aligned[...] = array
+        array = aligned
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+
+
 _TRAINERS = {}
 _TRAINERS_LOCK = threading.Lock()
 
@@ -284,14 +306,14 @@ def train(
     xla = max_iter * -(-n // batch) >= XLA_MIN_STEPS
     dtype = spec.dtype
     args = (
-        tf.convert_to_tensor(X),
-        tf.convert_to_tensor(Y),
-        tf.convert_to_tensor(sample_weight),
+        as_tensor(X),
+        as_tensor(Y),
+        as_tensor(sample_weight),
         tf.zeros([batch], dtype),
         tf.constant(alpha, dtype),
     )
     seed = tf.constant(seed, _U64)
-    per_call = 1 if on_epoch is not None else max_iter
+    per_call = 1 if on_epoch is not None else EPOCHS_PER_CALL
     with trainer.lock:
         trainer.reset(coefs, intercepts, learning_rate)
         segment = trainer._segment_fns[xla]
@@ -300,7 +322,7 @@ def train(
         while status == RUNNING and len(curve) < max_iter:
             losses, ran, best, count, status = segment(
                 *args, seed, tf.constant(bool(shuffle)), tf.constant(len(curve)),
-                tf.zeros([min(per_call, max_iter - len(curve))], dtype),
+                tf.constant(min(per_call, max_iter - len(curve))),
                 tf.constant(tol, dtype), tf.constant(n_iter_no_change), best, count,
             )
             status = int(status)

@@ -1,0 +1,317 @@
+"""Time LogLossClassifier against its peers in one run, and print medians and ratios.
+
+    python benchmarks/bench.py                  # every scenario (about 6 minutes on 2 cores)
+    python benchmarks/bench.py --scenarios a,e  # some of them
+    python benchmarks/bench.py --no-keras       # skip keras.wrappers.SKLearnClassifier
+
+Scenarios (issue 3): (a) small fits per second, (b) medium binary, (c) multiclass,
+(d) large float32 with peak memory, (e) check_estimator wall time in a fresh
+process, (f) predict_proba latency and throughput, (g) memory growth over 500
+fits of mixed shapes. Training settings are the same for every estimator:
+Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
+stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
+constant learning rate of 0.001. Memory figures come from child processes.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+warnings.simplefilter("ignore")
+
+EPOCHS, BATCH, LR, ALPHA = 50, 32, 1e-3, 1e-4
+
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_data(n, d, classes, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d), dtype=np.float32 if dtype == np.float32 else np.float64)
+    W = rng.standard_normal((d, classes)).astype(X.dtype)
+    logits = X @ W + rng.gumbel(size=(n, classes)).astype(X.dtype) * 2
+    y = logits.argmax(1) if classes > 2 else (logits[:, 0] > logits[:, 1]).astype(int)
+    return X, y
+
+
+def ours(epochs=EPOCHS):
+    from sk_logloss import LogLossClassifier
+
+    return LogLossClassifier(
+        learning_rate=LR, batch_size=BATCH, max_iter=epochs, tol=0.0, n_iter_no_change=10**6,
+        alpha=ALPHA, random_state=0,
+    )
+
+
+def mlp(epochs=EPOCHS):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        hidden_layer_sizes=(), solver="adam", learning_rate_init=LR, batch_size=BATCH,
+        max_iter=epochs, tol=0.0, n_iter_no_change=10**6, alpha=ALPHA, random_state=0,
+    )
+
+
+def sgd(epochs=EPOCHS):
+    from sklearn.linear_model import SGDClassifier
+
+    return SGDClassifier(
+        loss="log_loss", learning_rate="constant", eta0=LR, max_iter=epochs, tol=None,
+        alpha=ALPHA, random_state=0,
+    )
+
+
+def logreg():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+def keras_wrapper(epochs=EPOCHS):
+    import keras
+    from keras.wrappers import SKLearnClassifier
+
+    def build(X, y):
+        model = keras.Sequential(
+            [keras.Input((X.shape[1],)), keras.layers.Dense(y.shape[1], activation="sigmoid")]
+        )
+        model.compile(optimizer=keras.optimizers.Adam(LR), loss="binary_crossentropy")
+        return model
+
+    return SKLearnClassifier(build, fit_kwargs=dict(epochs=epochs, batch_size=BATCH, verbose=0))
+
+
+def timed_fit(est, X, y, repeats):
+    """Median fit time over ``repeats`` fits after one warm-up fit."""
+    from sklearn.metrics import log_loss
+
+    est.fit(X, y)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        est.fit(X, y)
+        times.append(time.perf_counter() - start)
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(X)
+    else:  # Keras' SKLearnClassifier: sigmoid outputs, one per one-hot column
+        out = np.asarray(est.decision_function(X), dtype=np.float64)
+        proba = out / out.sum(axis=1, keepdims=True)
+    return float(np.median(times)), float(log_loss(y, proba, labels=np.unique(y)))
+
+
+def fit_table(title, X, y, peers, repeats, keras_repeats):
+    print(f"\n({title}) {X.shape[0]:,} x {X.shape[1]} {X.dtype}, {len(np.unique(y))} classes")
+    print(f"  {'estimator':<22}{'median fit s':>13}{'vs ours':>9}{'train log loss':>16}")
+    rows = {}
+    for name, factory in peers:
+        reps = keras_repeats if name == "keras SKLearnClassifier" else repeats
+        seconds, loss = timed_fit(factory(), X, y, reps)
+        rows[name] = (seconds, loss)
+    base_s, base_loss = rows["LogLossClassifier"]
+    for name, (seconds, loss) in rows.items():
+        print(f"  {name:<22}{seconds:>13.3f}{seconds / base_s:>8.1f}x{loss:>16.5f}")
+    if "MLPClassifier" in rows:
+        gap = base_loss / rows["MLPClassifier"][1] - 1
+        print(f"  loss of ours vs MLPClassifier: {gap:+.2%} (target within 1%)")
+    return {k: {"seconds": s, "log_loss": l} for k, (s, l) in rows.items()}
+
+
+def peers_for(keras_on, epochs=EPOCHS, with_keras=True):
+    peers = [
+        ("LogLossClassifier", lambda: ours(epochs)),
+        ("MLPClassifier", lambda: mlp(epochs)),
+        ("SGDClassifier", lambda: sgd(epochs)),
+        ("LogisticRegression", logreg),
+    ]
+    if keras_on and with_keras:
+        peers.append(("keras SKLearnClassifier", lambda: keras_wrapper(epochs)))
+    return peers
+
+
+def scenario_a(args):
+    X, y = make_data(200, 20, 2)
+    print("\n(a) small: 200 x 20 binary, warm fits (fits per second)")
+    print(f"  {'estimator':<22}{'fits/s':>10}{'vs ours':>9}")
+    out = {}
+    for name, factory in peers_for(not args.no_keras):
+        reps = 5 if name.startswith("keras") else 30
+        seconds, _ = timed_fit(factory(), X, y, reps)
+        out[name] = 1 / seconds
+    for name, rate in out.items():
+        print(f"  {name:<22}{rate:>10.1f}{out['LogLossClassifier'] / rate:>8.2f}x")
+    return {"fits_per_second": out}
+
+
+def scenario_b(args):
+    X, y = make_data(20_000, 100, 2)
+    return fit_table("b) medium binary", X, y, peers_for(not args.no_keras), 3, 1)
+
+
+def scenario_c(args):
+    X, y = make_data(20_000, 50, 5)
+    return fit_table("c) multiclass", X, y, peers_for(not args.no_keras), 3, 1)
+
+
+def child_large(which):
+    """Child process: peak memory of one 5-epoch fit on 1M x 100 float32."""
+    if which == "ours":
+        from sk_logloss import LogLossClassifier
+
+        # the TensorFlow runtime's own baseline: load it, XLA compiler included
+        # (max_iter x steps >= XLA_MIN_STEPS), on a tiny problem of the same width
+        X0, y0 = make_data(64, 100, 2, np.float32)
+        LogLossClassifier(max_iter=5000, batch_size=32).fit(X0, y0)
+    base = rss_mb()
+    X, y = make_data(1_000_000, 100, 2, np.float32, seed=1)
+    est = ours(5) if which == "ours" else mlp(5)
+    start = time.perf_counter()
+    est.fit(X, y)
+    seconds = time.perf_counter() - start
+    from sklearn.metrics import log_loss
+
+    loss = log_loss(y, est.predict_proba(X))
+    return {"seconds": seconds, "peak_above_baseline_mb": peak_mb() - base,
+            "x_mb": X.nbytes / 2**20, "log_loss": loss, "coef_dtype": str(est.coefs_[0].dtype)}
+
+
+def run_child(kind, which):
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, which], capture_output=True, text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def scenario_d(args):
+    print("\n(d) large: 1,000,000 x 100 float32 binary, 5 epochs (each fit in its own process)")
+    print(f"  {'estimator':<22}{'fit s':>8}{'vs ours':>9}{'peak above base MB':>20}"
+          f"{'x X size':>9}{'log loss':>10}")
+    res = {w: run_child("large", w) for w in ("ours", "mlp")}
+    for name, r in zip(("LogLossClassifier", "MLPClassifier"), res.values()):
+        print(f"  {name:<22}{r['seconds']:>8.2f}{r['seconds'] / res['ours']['seconds']:>8.1f}x"
+              f"{r['peak_above_baseline_mb']:>20.0f}{r['peak_above_baseline_mb'] / r['x_mb']:>8.2f}x"
+              f"{r['log_loss']:>10.5f}")
+    print(f"  ours trains in {res['ours']['coef_dtype']}; target: peak <= 2x X "
+          f"({2 * res['ours']['x_mb']:.0f} MB)")
+    return res
+
+
+def scenario_e(args):
+    code = (
+        "from sklearn.utils.estimator_checks import check_estimator\n"
+        "from sk_logloss import LogLossClassifier\n"
+        "r = check_estimator(LogLossClassifier(), on_fail=None)\n"
+        "print(len(r), sum(x['status'] == 'failed' for x in r))"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, check=True)
+    seconds = time.perf_counter() - start
+    n, failed = map(int, out.stdout.split())
+    print(f"\n(e) check_estimator in a fresh process: {seconds:.1f} s wall, {n} checks, "
+          f"{failed} failed (target <= 12 s)")
+    return {"seconds": seconds, "checks": n, "failed": failed}
+
+
+def scenario_f(args):
+    X, y = make_data(20_000, 100, 2)
+    models = {"LogLossClassifier": ours(5).fit(X, y), "LogisticRegression": logreg().fit(X, y)}
+    row = X[:1]
+    big, _ = make_data(1_000_000, 100, 2, seed=2)
+    print("\n(f) predict_proba: one-row latency (median of 2000) and 1,000,000-row throughput")
+    print(f"  {'estimator':<22}{'1 row us':>10}{'rows/s':>14}")
+    out = {}
+    for name, model in models.items():
+        lat = []
+        for _ in range(2000):
+            start = time.perf_counter()
+            model.predict_proba(row)
+            lat.append(time.perf_counter() - start)
+        thr = []
+        for _ in range(3):
+            start = time.perf_counter()
+            model.predict_proba(big)
+            thr.append(time.perf_counter() - start)
+        out[name] = {"latency_us": 1e6 * float(np.median(lat)),
+                     "rows_per_s": len(big) / float(np.median(thr))}
+        print(f"  {name:<22}{out[name]['latency_us']:>10.1f}{out[name]['rows_per_s']:>14,.0f}")
+    o, r = out["LogLossClassifier"], out["LogisticRegression"]
+    print(f"  latency ratio {o['latency_us'] / r['latency_us']:.2f} (target <= 2), throughput "
+          f"ratio {o['rows_per_s'] / r['rows_per_s']:.2f} (target >= 0.67)")
+    return out
+
+
+def child_growth(_):
+    from sk_logloss import LogLossClassifier
+
+    rng = np.random.default_rng(0)
+    marks = {}
+    for i in range(500):
+        n = int(rng.integers(60, 400))
+        d = int(rng.choice([4, 8, 16, 32]))
+        k = int(rng.choice([2, 3, 5]))
+        hidden = [(), (8,)][i % 2]
+        X, y = make_data(n, d, k, seed=i)
+        LogLossClassifier(hidden_layer_sizes=hidden, max_iter=20, random_state=i).fit(X, y)
+        if i + 1 in (50, 500):
+            marks[i + 1] = rss_mb()
+    return {"rss_after_50": marks[50], "rss_after_500": marks[500]}
+
+
+def scenario_g(args):
+    r = run_child("growth", "ours")
+    growth = r["rss_after_500"] - r["rss_after_50"]
+    print(f"\n(g) 500 fits of mixed shapes (16 model shapes, n in 60..400): resident memory "
+          f"{r['rss_after_50']:.0f} MB after 50 fits, {r['rss_after_500']:.0f} MB after 500: "
+          f"growth {growth:.0f} MB (target < 100 MB)")
+    return {**r, "growth_mb": growth}
+
+
+SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
+             "e": scenario_e, "f": scenario_f, "g": scenario_g}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default="abcdefg")
+    parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, which = args.child
+        print(json.dumps({"large": child_large, "growth": child_growth}[kind](which)))
+        return
+    import sklearn
+    import tensorflow as tf
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+          f"scikit-learn {sklearn.__version__}, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+    results = {}
+    for key in args.scenarios.replace(",", ""):
+        results[key] = SCENARIOS[key](args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
