@@ -95,7 +95,7 @@ def keras_wrapper(epochs=EPOCHS):
         model.compile(optimizer=keras.optimizers.Adam(LR), loss="binary_crossentropy")
         return model
 
-    return SKLearnClassifier(build, fit_kwargs=dict(epochs=epochs, batch_size=BATCH, verbose=0))
+    return SKLearnClassifier(build, fit_kwargs={"epochs": epochs, "batch_size": BATCH, "verbose": 0})
 
 
 def timed_fit(est, X, y, repeats):

@@ -2,6 +2,7 @@
 
 import warnings
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -112,7 +113,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
            [1., 0.]])
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_network.ACTIVATIONS))],
         "optimizer": [StrOptions(set(OPTIMIZERS))],

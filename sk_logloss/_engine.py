@@ -1,16 +1,17 @@
 """TensorFlow training engine: one traced training loop per model shape, reused by every fit."""
 
 import functools
+import itertools
 import os
 import threading
 from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads; a user's value wins
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from ._optimizers import build_optimizer  # noqa: E402
+from ._optimizers import build_optimizer
 
 # A training run of at least this many optimizer steps (max_iter x steps per
 # epoch) is compiled with XLA: about 9 us/step instead of about 40 us/step for
@@ -96,7 +97,7 @@ class _Trainer:
         sizes = spec.layer_sizes
         self.coefs = [
             tf.Variable(tf.zeros((a, b), self.dtype), name=f"coef_{i}")
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+            for i, (a, b) in enumerate(itertools.pairwise(sizes))
         ]
         self.intercepts = [
             tf.Variable(tf.zeros((b,), self.dtype), name=f"intercept_{i}")

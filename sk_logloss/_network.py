@@ -1,5 +1,7 @@
 """NumPy side of the logits model: weight initialization, forward pass, probabilities."""
 
+from itertools import pairwise
+
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 
@@ -19,7 +21,7 @@ def init_weights(layer_sizes, activation, rng, dtype):
     """
     factor = 2.0 if activation == "logistic" else 6.0
     coefs, intercepts = [], []
-    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+    for fan_in, fan_out in pairwise(layer_sizes):
         bound = np.sqrt(factor / (fan_in + fan_out))
         coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
         intercepts.append(rng.uniform(-bound, bound, fan_out).astype(dtype))

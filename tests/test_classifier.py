@@ -241,7 +241,7 @@ def test_xla_and_graph_engines_agree(binary, monkeypatch):
     from sk_logloss import _engine
 
     X, y = binary
-    params = dict(random_state=0, batch_size=16, max_iter=20, tol=0.0)
+    params = {"random_state": 0, "batch_size": 16, "max_iter": 20, "tol": 0.0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         monkeypatch.setattr(_engine, "XLA_MIN_STEPS", 10**9)
@@ -319,7 +319,7 @@ def test_integer_sample_weights_equal_repeated_rows(binary):
     X, y = binary
     X, y = X[:150], y[:150]
     w = np.random.default_rng(0).integers(0, 4, len(y))
-    params = dict(random_state=0, batch_size=1000, max_iter=30, shuffle=False)
+    params = {"random_state": 0, "batch_size": 1000, "max_iter": 30, "shuffle": False}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         weighted = LogLossClassifier(**params).fit(X, y, sample_weight=w)
