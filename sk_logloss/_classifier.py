@@ -7,12 +7,20 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _network
-from ._optimizers import OPTIMIZERS
-from ._validation import check_weights, encode_targets, make_rng
+from . import _network, _optimizers, _schedules
+from ._interrupt import graceful_interrupt
+from ._progress import EpochReport
+from ._validation import (
+    check_weights,
+    class_sample_weights,
+    encode_targets,
+    make_rng,
+    validation_split,
+)
 
 
 class LogLossClassifier(ClassifierMixin, BaseEstimator):
@@ -21,13 +29,15 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     ``fit`` builds a TensorFlow logits model (linear by default; dense hidden
     layers with ``hidden_layer_sizes``), casts the labels to float, and
     minimizes ``tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(...))``
-    plus an L2 penalty with a Keras optimizer. Binary targets get one logit;
-    ``K`` classes get ``K`` one-vs-rest logits whose sigmoids are normalized
-    to sum to 1; multilabel indicator targets get one logit per label.
+    plus an L2 penalty with a Keras optimizer, or with full-batch L-BFGS.
+    Binary targets get one logit; ``K`` classes get ``K`` one-vs-rest logits
+    whose sigmoids are normalized to sum to 1; multilabel indicator targets
+    get one logit per label.
 
     The fitted model is plain NumPy arrays: prediction, pickling and
     unpickling never import TensorFlow. Training runs in X's float dtype
-    (float32 stays float32; anything else becomes float64).
+    (float32 stays float32; anything else becomes float64); L-BFGS always
+    runs in float64.
 
     Parameters
     ----------
@@ -36,32 +46,91 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         model.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of the hidden layers.
-    optimizer : {"adam", "sgd"}, default="adam"
-        Keras optimizer that minimizes the loss; ``"sgd"`` is plain gradient
-        descent.
+    optimizer : str, default="adam"
+        ``"adadelta"``, ``"adafactor"``, ``"adagrad"``, ``"adam"``,
+        ``"adamax"``, ``"adamw"``, ``"ftrl"``, ``"lamb"``, ``"lion"``,
+        ``"nadam"``, ``"rmsprop"`` or ``"sgd"`` (plain gradient descent,
+        momentum with ``optimizer_params``): the Keras optimizer of that name,
+        trained on minibatches. ``"lbfgs"``: full-batch L-BFGS-B through
+        ``scipy.optimize.minimize`` on the loss and gradient computed by
+        TensorFlow in float64; it ignores ``learning_rate``, its schedule,
+        ``batch_size``, ``shuffle`` and ``early_stopping``, runs at most
+        ``max_iter`` iterations and stops when the largest gradient entry is
+        below ``tol``.
     learning_rate : float, default=0.01
-        Step size of the optimizer; sweep it from 0.001 to 0.1.
+        Initial step size of the optimizer; sweep it from 0.001 to 0.1.
+    optimizer_params : dict, default=None
+        Extra arguments of the optimizer, such as ``{"momentum": 0.9,
+        "nesterov": True}`` for ``"sgd"``, ``{"beta_1": 0.8}`` for
+        ``"adam"`` or ``{"weight_decay": 1e-4}``; for ``"lbfgs"`` the
+        L-BFGS-B options ``maxcor``, ``maxls``, ``ftol`` and ``maxfun``. An
+        unknown key raises a ValueError that lists the valid ones. Each new
+        combination of values traces a new TensorFlow graph (once per process).
+    learning_rate_schedule : {"constant", "invscaling", "exponential", \
+            "cosine", "adaptive"}, default="constant"
+        How the rate changes, once per epoch ``t`` (counted from 0 since the
+        optimizer was created): ``"constant"``; ``"invscaling"``:
+        ``learning_rate / (t + 1) ** power_t``; ``"exponential"`` and
+        ``"cosine"``: Keras' ``ExponentialDecay`` and ``CosineDecay``
+        schedules evaluated at ``t``; ``"adaptive"``: as in MLPClassifier,
+        constant until the loss (or validation score) stalls for more than
+        ``n_iter_no_change`` epochs, then multiplied by ``factor``; training
+        stops when the rate is already below ``min_learning_rate``.
+    schedule_params : dict, default=None
+        Parameters of the schedule, over these defaults: invscaling
+        ``{"power_t": 0.5}``; exponential ``{"decay_steps": 10,
+        "decay_rate": 0.5, "staircase": False}``; cosine
+        ``{"decay_steps": max_iter, "alpha": 0.0}`` (and Keras' warmup
+        arguments); adaptive ``{"factor": 0.2, "min_learning_rate": 1e-6}``.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs (L-BFGS: iterations).
     tol : float, default=1e-4
-        Minimum improvement of the epoch loss that counts as progress.
+        Minimum improvement of the epoch loss (or of the validation score,
+        with early stopping) that counts as progress; for L-BFGS the
+        gradient tolerance.
     n_iter_no_change : int, default=10
-        Training stops once the epoch loss has not improved by ``tol`` for
-        more than this many epochs in a row.
+        Training stops once the loss (or validation score) has not improved
+        by ``tol`` for more than this many epochs in a row.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when
+        its validation score (minus its weighted mean sigmoid cross-entropy,
+        like scikit-learn's ``neg_log_loss``) stops improving by ``tol``; the
+        weights of the best validation score are restored. The split is stratified by class and
+        by sample weight, and copies of a row always fall on the same side,
+        so integer sample weights stay equivalent to repeated rows.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
     alpha : float, default=1e-4
         L2 penalty on the weights (not the intercepts): the loss of a batch
         gains ``0.5 * alpha * ||W||^2 / sum(batch sample weights)``, as in
-        MLPClassifier.
+        MLPClassifier. With ``optimizer="lbfgs"``, ``alpha = 1 / C`` gives
+        ``LogisticRegression(C=C)``'s objective for binary targets, and
+        ``alpha = 1 / (n_classes * C)`` that of each one-vs-rest
+        ``LogisticRegression(C=C)`` for multiclass targets (the loss is the
+        mean over the ``n_classes`` logits).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplying ``sample_weight``, as in
+        LogisticRegression; ``"balanced"`` gives
+        ``n_samples / (n_classes * weighted class count)``. For multilabel
+        targets only ``"balanced"``, as ``compute_sample_weight`` defines it
+        for multi-output targets (the product over labels of each label's
+        balanced 0/1 weight). ``partial_fit`` needs a dict.
     shuffle : bool, default=True
         Shuffle the samples at every epoch.
+    warm_start : bool, default=False
+        Start ``fit`` from the weights of the previous fit (with a fresh
+        optimizer), appending to ``loss_curve_`` and ``n_iter_``.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialization and shuffling. The same int gives
-        bitwise-identical fitted arrays, in any process. Global random state
-        (NumPy, Python, TensorFlow) is never used nor changed.
+        Seeds weight initialization, shuffling and the validation split. The
+        same int gives bitwise-identical fitted arrays, in any process.
+        Global random state (NumPy, Python, TensorFlow) is never used nor
+        changed.
     verbose : int, default=0
-        Print the loss after every epoch when positive.
+        At 1 or more, report every epoch: loss, validation score, learning
+        rate and elapsed time; a Keras progress bar when standard output is a
+        terminal, one line per epoch otherwise.
 
     Attributes
     ----------
@@ -81,13 +150,22 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         ``intercepts_[0]``, for a linear model only.
     loss_ : float
         Training objective (weighted mean sigmoid cross-entropy plus the L2
-        term over the whole training set) at the fitted weights.
+        term over the training set) at the fitted weights.
     loss_curve_ : ndarray of shape (n_iter_,)
-        Mean minibatch loss of each epoch.
-    best_loss_ : float
-        Smallest value in ``loss_curve_``.
+        Mean minibatch loss of each epoch (L-BFGS: objective after each
+        iteration).
+    learning_rate_curve_ : ndarray of shape (n_iter_,) or None
+        Learning rate of each epoch; None for L-BFGS.
+    best_loss_ : float or None
+        Smallest value in ``loss_curve_``; None with early stopping.
+    validation_scores_ : list of float or None
+        Validation score after each epoch (minus the weighted mean sigmoid
+        cross-entropy of the held-out set), with early stopping; else None.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``, whose weights were kept; else None.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs (L-BFGS: iterations) run, over all warm-started
+        fits and ``partial_fit`` calls.
     n_outputs_ : int
         Number of logits.
     n_layers_ : int
@@ -98,32 +176,81 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     sklearn.neural_network.MLPClassifier : NumPy-trained network classifier.
     sklearn.linear_model.LogisticRegression : Exact solver for the linear model.
 
+    Notes
+    -----
+    Ctrl-C during ``fit`` (in the main thread) stops training at the end of
+    the current call into TensorFlow (at most 20,000 optimizer steps, or one
+    epoch) and keeps the weights learned so far as a usable fitted model,
+    with a ConvergenceWarning; a second Ctrl-C aborts the fit and leaves the
+    estimator as it was. A non-finite epoch loss (a far too large learning
+    rate) stops training, restores the weights of the last finite epoch and
+    warns, naming the learning rate.
+
     Examples
     --------
-    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.datasets import load_breast_cancer, load_iris
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
     >>> from sk_logloss import LogLossClassifier
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> model = make_pipeline(StandardScaler(), LogLossClassifier(random_state=0))
-    >>> model.fit(X, y).score(X, y) > 0.97
+    >>> X = StandardScaler().fit_transform(X)
+    >>> model = LogLossClassifier(random_state=0).fit(X, y)
+    >>> model.score(X, y) > 0.97
     True
-    >>> model[-1].predict_proba(model[0].transform(X[:2])).round(3)
+    >>> model.predict_proba(X[:2]).round(3)
     array([[1., 0.],
            [1., 0.]])
+
+    Momentum SGD with an inverse-scaling schedule, and early stopping:
+
+    >>> sgd = LogLossClassifier(
+    ...     optimizer="sgd", learning_rate=0.1,
+    ...     optimizer_params={"momentum": 0.9, "nesterov": True},
+    ...     learning_rate_schedule="invscaling", schedule_params={"power_t": 0.25},
+    ...     early_stopping=True, random_state=0,
+    ... ).fit(X, y)
+    >>> sgd.n_iter_ < 200, sgd.best_validation_score_ > -0.1, sgd.score(X, y) > 0.97
+    (True, True, True)
+
+    L-BFGS reaches LogisticRegression's solution (``alpha = 1 / C``):
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> lbfgs = LogLossClassifier(optimizer="lbfgs", alpha=1.0, tol=1e-8).fit(X, y)
+    >>> logreg = LogisticRegression(C=1.0, tol=1e-8).fit(X, y)
+    >>> bool(abs(lbfgs.coef_ - logreg.coef_).max() < 1e-4)
+    True
+
+    Balanced class weights, and streaming with ``partial_fit``:
+
+    >>> Xi, yi = load_iris(return_X_y=True)
+    >>> LogLossClassifier(class_weight="balanced", random_state=0).fit(Xi, yi).score(Xi, yi) > 0.9
+    True
+    >>> stream = LogLossClassifier(learning_rate=0.05, random_state=0)
+    >>> for epoch in range(100):
+    ...     for rows in (slice(0, 75), slice(75, 150)):
+    ...         _ = stream.partial_fit(Xi[rows], yi[rows], classes=[0, 1, 2])
+    >>> stream.n_iter_, stream.score(Xi, yi) > 0.9
+    (200, True)
     """
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_network.ACTIVATIONS))],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(_optimizers.OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer_params": [dict, None],
+        "learning_rate_schedule": [StrOptions(set(_schedules.SCHEDULES))],
+        "schedule_params": [dict, None],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
         "shuffle": ["boolean"],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -135,12 +262,19 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         activation="relu",
         optimizer="adam",
         learning_rate=0.01,
+        optimizer_params=None,
+        learning_rate_schedule="constant",
+        schedule_params=None,
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
         alpha=1e-4,
+        class_weight=None,
         shuffle=True,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -148,12 +282,19 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.optimizer_params = optimizer_params
+        self.learning_rate_schedule = learning_rate_schedule
+        self.schedule_params = schedule_params
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.alpha = alpha
+        self.class_weight = class_weight
         self.shuffle = shuffle
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -174,50 +315,200 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             Class labels (ints, strings, bools), or a 0/1 multilabel indicator
             matrix.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; the loss is their weighted mean.
+            Non-negative weights; the loss is their weighted mean, so a zero
+            weight is the same as an absent row.
 
         Returns
         -------
         self : LogLossClassifier
             The fitted estimator.
         """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _incremental_ok(self):
+        if self.optimizer == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers; "
+                "optimizer='lbfgs' is not one."
+            )
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise AttributeError(
+                "partial_fit is not available with class_weight='balanced', which needs "
+                "the whole target; pass a dict computed on it, e.g. dict(zip(classes, "
+                "compute_class_weight('balanced', classes=classes, y=y_all)))."
+            )
+        return True
+
+    @available_if(_incremental_ok)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over (X, y), continuing from the current weights and optimizer state.
+
+        The first call initializes the model as ``fit`` would (same weights
+        and shuffling for the same ``random_state``); later calls continue
+        the same optimizer, so ``partial_fit`` on the same data ``k`` times
+        matches ``fit`` with ``max_iter=k`` and no convergence stop. There is
+        no convergence check and no early stopping.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data of this chunk.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 multilabel indicator matrix.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label of the whole stream. Required on the first
+            call for single-label targets; later calls may omit it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows of this chunk.
+
+        Returns
+        -------
+        self : LogLossClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    # -- training ---------------------------------------------------------
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         hidden = self._hidden_sizes()
+        lbfgs = self.optimizer == "lbfgs"
+        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), y_numeric=False
+            self, X, y, reset=not continuing, multi_output=True,
+            dtype=(np.float64, np.float32), y_numeric=False,
         )
-        classes, Y, multilabel = encode_targets(y)
-        weights = check_weights(sample_weight, X, Y, multilabel)
+        if continuing:
+            classes = self._continued_classes(classes, incremental)
+        elif incremental and classes is None and getattr(y, "ndim", 1) == 1:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every class "
+                "label the stream will contain, e.g. classes=np.unique(y_all)."
+            )
+        classes, Y, multilabel = encode_targets(y, classes)
+        if continuing and multilabel != self._multilabel:
+            raise ValueError(
+                "y switches between multilabel and single-label targets; the model was "
+                "fitted on the other kind. Refit without warm_start."
+            )
+        weights = check_weights(sample_weight, X, Y, multilabel, require_two=not incremental)
+        if self.class_weight is not None:
+            per_class = class_sample_weights(self.class_weight, classes, y, Y, multilabel, weights)
+            weights = check_weights(
+                weights * per_class, X, Y, multilabel, require_two=not incremental
+            )
+        optimizer_params = _optimizers.check_params(self.optimizer, self.optimizer_params)
+        schedule_params = _schedules.check_params(
+            self.learning_rate_schedule, self.schedule_params
+        )
 
         from . import _engine  # TensorFlow loads here, on the first fit only
 
+        dtype = np.dtype(np.float64) if lbfgs else X.dtype
+        X = X.astype(dtype, copy=False)
+        weights = weights.astype(dtype, copy=False)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
-        spec = _engine.ModelSpec(layer_sizes, self.activation, self.optimizer, X.dtype.name)
         rng = make_rng(self.random_state)
-        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, X.dtype)
-        batch_size = 200 if self.batch_size == "auto" else self.batch_size
-        result = _engine.train(
-            spec, coefs, intercepts, X, Y, weights,
-            learning_rate=self.learning_rate, alpha=self.alpha, batch_size=batch_size,
-            max_iter=self.max_iter, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-            shuffle=self.shuffle, seed=int(rng.integers(0, 2**64, dtype=np.uint64)),
-            on_epoch=self._print_epoch if self.verbose else None,
+        if continuing:
+            self._check_continued_shape(layer_sizes)
+            coefs = [c.astype(dtype) for c in self.coefs_]
+            intercepts = [b.astype(dtype) for b in self.intercepts_]
+            seed, epoch0 = self._shuffle_seed, self.n_iter_
+        else:
+            coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
+            seed, epoch0 = int(rng.integers(0, 2**64, dtype=np.uint64)), 0
+        spec = _engine.ModelSpec(
+            layer_sizes, self.activation, self.optimizer,
+            _engine.freeze_params(optimizer_params), dtype.name,
         )
-        self._set_fitted(result, classes, multilabel)
-        if result.status == _engine.DIVERGED:
-            warnings.warn(
-                f"The training loss became non-finite at epoch {self.n_iter_ + 1} with "
-                f"learning_rate={self.learning_rate}; training stopped and the weights of "
-                f"the last finite epoch were kept. Lower learning_rate.",
-                ConvergenceWarning,
-            )
-        elif result.status == _engine.RUNNING:
-            warnings.warn(
-                f"Reached max_iter={self.max_iter} epochs before the loss converged "
-                f"(tol={self.tol}, n_iter_no_change={self.n_iter_no_change}); raise "
-                f"max_iter or learning_rate.",
-                ConvergenceWarning,
-            )
+        data, validation = (X, Y, weights), None
+        if self.early_stopping and not incremental and not lbfgs:
+            data, validation = self._split(X, Y, weights, multilabel, rng)
+        report = None
+
+        with graceful_interrupt() as stop:
+            if lbfgs:
+                if self.verbose:
+                    report = EpochReport(self.max_iter, epoch0)
+                result = _engine.minimize_lbfgs(
+                    spec, coefs, intercepts, data, alpha=self.alpha, max_iter=self.max_iter,
+                    tol=self.tol, options=optimizer_params, on_epoch=report, stop=stop,
+                )
+            else:
+                result = self._train_stochastic(
+                    _engine, spec, coefs, intercepts, data, validation, incremental, continuing,
+                    schedule_params, seed, epoch0, stop,
+                )
+        self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs)
+        self._warn(result, _engine, incremental, lbfgs)
         return self
+
+    def _train_stochastic(
+        self, engine, spec, coefs, intercepts, data, validation, incremental, continuing,
+        schedule_params, seed, epoch0, stop,
+    ):
+        """Minibatch training with the Keras optimizer: the whole fit, or one partial_fit epoch."""
+        if incremental:
+            state = getattr(self, "_optimizer_state", None) if continuing else None
+            opt_epoch = self._optimizer_epochs if state is not None else 0
+            lr_scale = self._lr_scale if state is not None else 1.0
+            epochs = np.array([opt_epoch])
+        else:
+            state, lr_scale, epochs = None, 1.0, np.arange(self.max_iter)
+        rates = _schedules.rates(
+            self.learning_rate_schedule, schedule_params, self.learning_rate, epochs,
+            self.max_iter,
+        )
+        adaptive = None
+        if self.learning_rate_schedule == "adaptive":
+            adaptive = (schedule_params["factor"], schedule_params["min_learning_rate"])
+        report = EpochReport(len(epochs), epoch0) if self.verbose else None
+        batch_size = 200 if self.batch_size == "auto" else self.batch_size
+        result = engine.train(
+            spec, coefs, intercepts, data, validation, rates=rates, alpha=self.alpha,
+            batch_size=batch_size, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            check_convergence=not incremental, adaptive=adaptive, shuffle=self.shuffle,
+            seed=seed, epoch0=epoch0, optimizer_state=state, lr_scale=lr_scale,
+            on_epoch=report, stop=stop,
+        )
+        result.optimizer_epochs = int(epochs[0]) + len(result.loss_curve)
+        return result
+
+    def _split(self, X, Y, weights, multilabel, rng):
+        """Stratified, weight-consistent train / validation split for early stopping."""
+        groups = np.zeros(X.shape[0], np.int64) if multilabel else (
+            Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
+        )
+        key = int(rng.integers(0, 2**64, dtype=np.uint64))
+        val = validation_split(X, groups, weights, self.validation_fraction, key)
+        if not val.any():
+            raise ValueError(
+                "early_stopping needs a class with at least two distinct samples of "
+                "positive weight to hold out a validation set; give more samples or set "
+                "early_stopping=False."
+            )
+        train = ~val
+        return (X[train], Y[train], weights[train]), (X[val], Y[val], weights[val])
+
+    def _continued_classes(self, classes, incremental):
+        if classes is not None and incremental:
+            given = np.unique(np.asarray(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()!r} differs from the classes of the first "
+                    f"partial_fit call, {self.classes_.tolist()!r}; pass the same classes "
+                    f"or refit."
+                )
+        return None if self._multilabel else self.classes_
+
+    def _check_continued_shape(self, layer_sizes):
+        fitted = tuple([self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)])
+        if fitted != tuple(layer_sizes):
+            raise ValueError(
+                f"warm_start / partial_fit needs the same layer sizes as the fitted model: "
+                f"it has {fitted}, this fit needs {tuple(layer_sizes)}. Refit with "
+                f"warm_start=False."
+            )
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -228,27 +519,79 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _print_epoch(self, epoch, loss):
-        print(f"Iteration {epoch}, loss = {loss:.8f}")
-
-    def _set_fitted(self, result, classes, multilabel):
+    def _set_fitted(self, result, classes, multilabel, continuing, incremental, seed, lbfgs):
+        early = self.early_stopping and not incremental and not lbfgs
+        if continuing:
+            curve = np.concatenate([self.loss_curve_, result.loss_curve])
+            old_rates = self.learning_rate_curve_
+            old_scores = self.validation_scores_ if early else None
+        else:
+            curve, old_rates, old_scores = result.loss_curve, None, None
         self.classes_ = classes
         self.coefs_ = result.coefs
         self.intercepts_ = result.intercepts
         self.loss_ = result.loss
-        self.loss_curve_ = result.loss_curve
-        self.best_loss_ = float(result.loss_curve.min()) if result.loss_curve.size else np.inf
-        self.n_iter_ = len(result.loss_curve)
+        self.loss_curve_ = curve
+        self.n_iter_ = len(curve)
+        if lbfgs:
+            self.learning_rate_curve_ = None
+        elif old_rates is not None:
+            self.learning_rate_curve_ = np.concatenate([old_rates, result.learning_rates])
+        else:
+            self.learning_rate_curve_ = result.learning_rates
+        if early:
+            scores = list(old_scores or []) + result.validation_scores.tolist()
+            self.validation_scores_ = scores
+            self.best_validation_score_ = max(scores) if scores else None
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = float(curve.min()) if curve.size else float(result.loss)
         self.n_layers_ = len(result.coefs) + 1
         self.n_outputs_ = result.coefs[-1].shape[1]
         self.out_activation_ = "logistic"
         self._multilabel = multilabel
+        self._shuffle_seed = seed
+        self._optimizer_state = result.optimizer_state
+        self._optimizer_epochs = getattr(result, "optimizer_epochs", 0)
+        self._lr_scale = result.lr_scale
         if len(result.coefs) == 1:
             self.coef_ = result.coefs[0].T
             self.intercept_ = result.intercepts[0]
         else:
             for name in ("coef_", "intercept_"):
                 self.__dict__.pop(name, None)
+
+    def _warn(self, result, engine, incremental, lbfgs):
+        if result.status == engine.DIVERGED:
+            warnings.warn(
+                f"The training loss became non-finite at epoch {self.n_iter_ + 1} with "
+                f"learning_rate={self.learning_rate}; training stopped and the weights of "
+                f"the last finite epoch were kept. Lower learning_rate.",
+                ConvergenceWarning,
+            )
+        elif result.status == engine.INTERRUPTED:
+            warnings.warn(
+                f"Training was interrupted (Ctrl-C) after {self.n_iter_} epochs; the "
+                f"model keeps the weights learned so far and is usable, but did not "
+                f"converge.",
+                ConvergenceWarning,
+            )
+        elif result.status == engine.RUNNING and lbfgs:
+            warnings.warn(
+                f"L-BFGS stopped after max_iter={self.max_iter} iterations before the "
+                f"gradient fell below tol={self.tol} ({result.message}); raise max_iter "
+                f"or tol.",
+                ConvergenceWarning,
+            )
+        elif result.status == engine.RUNNING and not incremental:
+            warnings.warn(
+                f"Reached max_iter={self.max_iter} epochs before the loss converged "
+                f"(tol={self.tol}, n_iter_no_change={self.n_iter_no_change}); raise "
+                f"max_iter or learning_rate.",
+                ConvergenceWarning,
+            )
 
     def _logits(self, X):
         check_is_fitted(self)

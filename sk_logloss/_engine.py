@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads; a
 import numpy as np
 import tensorflow as tf
 
-from ._optimizers import build_optimizer
+from ._optimizers import build_optimizer, lbfgs_options
 
 # A training run of at least this many optimizer steps (max_iter x steps per
 # epoch) is compiled with XLA: about 9 us/step instead of about 40 us/step for
@@ -20,12 +20,16 @@ from ._optimizers import build_optimizer
 # never on what ran before, so a given random_state always gives the same bits.
 XLA_MIN_STEPS = 10_000
 
-# Epochs per call at most: the per-epoch loss buffer has this fixed length, so
+# Epochs per call at most: the per-epoch buffers have this fixed length, so
 # neither max_iter nor verbose changes a compiled shape.
 EPOCHS_PER_CALL = 32
 
-# Running statuses reported by a training segment.
-RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+# Optimizer steps per call at most (whole epochs, at least one): training
+# returns to Python this often, where a requested stop (Ctrl-C) is honoured.
+STEPS_PER_CALL = 20_000
+
+# Statuses of a training run. RUNNING at the end means max_iter was reached.
+RUNNING, CONVERGED, DIVERGED, INTERRUPTED = 0, 1, 2, 3
 
 _TF_ACTIVATIONS = {
     "identity": tf.identity,
@@ -61,32 +65,81 @@ def shuffled_order(seed, epoch, n):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What fixes a traced graph: layer sizes, activation, optimizer and float dtype."""
+    """What fixes a traced graph: layer sizes, activation, optimizer and its parameters, dtype.
+
+    ``optimizer_params`` is a sorted tuple of ``(key, value)`` pairs.
+    """
 
     layer_sizes: tuple
     activation: str
     optimizer: str
+    optimizer_params: tuple
     dtype: str
+
+
+def freeze_params(params):
+    """``params`` as a hashable, sorted tuple of pairs (lists become tuples)."""
+
+    def freeze(value):
+        if isinstance(value, list | tuple):
+            return tuple(freeze(v) for v in value)
+        if isinstance(value, dict):
+            return freeze_params(value)
+        return value
+
+    return tuple(sorted((k, freeze(v)) for k, v in params.items()))
 
 
 @dataclass
 class TrainResult:
-    """Outcome of :func:`train`, all NumPy."""
+    """Outcome of :func:`train` or :func:`minimize_lbfgs`, all NumPy and Python values."""
 
     coefs: list
     intercepts: list
     loss_curve: np.ndarray
+    validation_scores: np.ndarray  # empty without a validation set
+    learning_rates: np.ndarray
     loss: float
     status: int
+    optimizer_state: list | None = None
+    lr_scale: float = 1.0
+    message: str = ""
+
+
+def _objective(coefs, intercepts, activation, dtype, xb, yb, bw, alpha):
+    """Weighted mean sigmoid cross-entropy of a batch plus the L2 term.
+
+    Returns ``(loss, weight_sum)``; a batch whose weights sum to zero has
+    loss 0 (and so zero gradients).
+    """
+    h = _logits(coefs, intercepts, activation, xb)
+    labels = tf.cast(yb, dtype)
+    xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h)
+    per_sample = tf.reduce_mean(xent, axis=1)
+    wsum = tf.reduce_sum(bw)
+    l2 = tf.add_n([tf.reduce_sum(tf.square(W)) for W in coefs])
+    safe = tf.where(wsum > 0, wsum, tf.ones_like(wsum))
+    loss = (tf.reduce_sum(bw * per_sample) + 0.5 * alpha * l2) / safe
+    return tf.where(wsum > 0, loss, tf.zeros_like(loss)), wsum
+
+
+def _logits(coefs, intercepts, activation, x):
+    act = _TF_ACTIVATIONS[activation]
+    h = x
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        h = tf.matmul(h, W) + b
+        if i < len(coefs) - 1:
+            h = act(h)
+    return h
 
 
 class _Trainer:
-    """Variables, optimizer and traced functions of one :class:`ModelSpec`.
+    """Variables, Keras optimizer and traced functions of one :class:`ModelSpec`.
 
-    Traced once per process. Every fit assigns fresh initial weights, resets
-    the optimizer to its just-built state and sets the learning rate, so a fit
-    sees exactly what a newly built model and optimizer would give. A lock
-    serializes fits of the same spec across threads.
+    Traced once per process. Every fit assigns its initial weights and either
+    resets the optimizer to its just-built state (exactly what a newly built
+    optimizer would hold) or restores the state a previous ``partial_fit``
+    left. A lock serializes fits of the same spec across threads.
     """
 
     def __init__(self, spec):
@@ -104,24 +157,40 @@ class _Trainer:
             for i, b in enumerate(sizes[1:])
         ]
         self.variables = self.coefs + self.intercepts
-        self.optimizer = build_optimizer(spec.optimizer, learning_rate=1e-3)
+        self.best = [tf.Variable(v, trainable=False) for v in self.variables]
+        self.optimizer = build_optimizer(
+            spec.optimizer, dict(spec.optimizer_params), learning_rate=1e-3
+        )
         self.optimizer.build(self.variables)
         self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
 
-        k = sizes[-1]
-        fit_sig = [
-            tf.TensorSpec([None, sizes[0]], self.dtype),  # X
+        d, k = sizes[0], sizes[-1]
+        data_sig = [
+            tf.TensorSpec([None, d], self.dtype),  # X
             tf.TensorSpec([None, k], tf.int8),  # Y, 0/1 labels
             tf.TensorSpec([None], self.dtype),  # sample weights
             tf.TensorSpec([None], self.dtype),  # batch template: its length is the batch size
             tf.TensorSpec([], self.dtype),  # alpha
+        ]
+        fit_sig = data_sig + [
+            tf.TensorSpec([None, d], self.dtype),  # validation X (no rows: none)
+            tf.TensorSpec([None, k], tf.int8),  # validation Y
+            tf.TensorSpec([None], self.dtype),  # validation sample weights
             tf.TensorSpec([], _U64),  # shuffle seed
             tf.TensorSpec([], tf.bool),  # shuffle
-            tf.TensorSpec([], tf.int32),  # first epoch of this segment
+            tf.TensorSpec([], tf.int32),  # first epoch of this segment (for shuffling)
             tf.TensorSpec([], tf.int32),  # epochs to run in this call, <= EPOCHS_PER_CALL
+            tf.TensorSpec([EPOCHS_PER_CALL], tf.float32),  # scheduled learning rate per epoch
+            tf.TensorSpec([], tf.bool),  # check convergence (False in partial_fit)
+            tf.TensorSpec([], tf.bool),  # early stopping on the validation score
+            tf.TensorSpec([], tf.bool),  # adaptive learning rate
+            tf.TensorSpec([], tf.float32),  # adaptive factor
+            tf.TensorSpec([], tf.float32),  # adaptive minimum learning rate
             tf.TensorSpec([], self.dtype),  # tol
             tf.TensorSpec([], tf.int32),  # n_iter_no_change
+            tf.TensorSpec([], tf.float32),  # adaptive scale of the learning rate so far
             tf.TensorSpec([], self.dtype),  # best loss so far
+            tf.TensorSpec([], self.dtype),  # best validation score so far
             tf.TensorSpec([], tf.int32),  # epochs without improvement so far
         ]
         # functools.partial gives each trainer its own key in TensorFlow's
@@ -135,34 +204,13 @@ class _Trainer:
         }
         self._loss_fns = {
             xla: tf.function(
-                functools.partial(_Trainer._full_loss, self), input_signature=fit_sig[:5],
+                functools.partial(_Trainer._full_loss, self), input_signature=data_sig,
                 jit_compile=xla,
             )
             for xla in (False, True)
         }
 
     # -- graph code -------------------------------------------------------
-    def _batch_objective(self, xb, yb, bw, alpha):
-        """Weighted mean sigmoid cross-entropy of a batch plus the L2 term.
-
-        Returns ``(loss, weight_sum)``; a batch whose weights sum to zero has
-        loss 0 (and so zero gradients).
-        """
-        h = xb
-        act = _TF_ACTIVATIONS[self.spec.activation]
-        for i, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
-            h = tf.matmul(h, W) + b
-            if i < len(self.coefs) - 1:
-                h = act(h)
-        labels = tf.cast(yb, self.dtype)
-        xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h)
-        per_sample = tf.reduce_mean(xent, axis=1)
-        wsum = tf.reduce_sum(bw)
-        l2 = tf.add_n([tf.reduce_sum(tf.square(W)) for W in self.coefs])
-        safe = tf.where(wsum > 0, wsum, tf.ones_like(wsum))
-        loss = (tf.reduce_sum(bw * per_sample) + 0.5 * alpha * l2) / safe
-        return tf.where(wsum > 0, loss, tf.zeros_like(loss)), wsum
-
     def _batches(self, n, template):
         """Static batch size, number of steps, padded index tail and slot range."""
         B = tf.shape(template)[0]  # a compile-time constant under XLA
@@ -175,25 +223,42 @@ class _Trainer:
         valid = tf.cast(start + slots < n, self.dtype)
         return tf.gather(X, idx), tf.gather(Y, idx), tf.gather(w, idx) * valid
 
+    def _objective(self, xb, yb, bw, alpha):
+        return _objective(
+            self.coefs, self.intercepts, self.spec.activation, self.dtype, xb, yb, bw, alpha
+        )
+
+    def _validation_score(self, Xv, Yv, wv):
+        """Minus the weighted mean sigmoid cross-entropy of the validation set (no L2 term)."""
+        loss, _ = self._objective(Xv, Yv, wv, tf.zeros([], self.dtype))
+        return -loss
+
     def _segment(
-        self, X, Y, w, template, alpha, seed, shuffle, epoch0, n_epochs, tol,
-        n_iter_no_change, best_loss, no_improve,
+        self, X, Y, w, template, alpha, Xv, Yv, wv, seed, shuffle, epoch0, n_epochs,
+        rates, check, early, adaptive, factor, min_rate, tol, n_iter_no_change, lr_scale,
+        best_loss, best_score, no_improve,
     ):
         """Run up to ``n_epochs`` epochs of minibatch training, stopping early.
 
-        Stops on convergence (MLPClassifier's rule: the epoch loss failed to
-        improve on the best by ``tol`` for more than ``n_iter_no_change``
-        epochs) or on a non-finite epoch loss, in which case the weights of
-        the epoch's start are restored.
+        Without early stopping, training converges by MLPClassifier's rule:
+        the epoch loss failed to improve on the best by ``tol`` for more than
+        ``n_iter_no_change`` epochs. With it, the validation score (minus the
+        validation loss) failed to beat the best by ``tol``; the weights of the best score are kept in
+        ``self.best``. With the adaptive schedule a stall divides the rate
+        instead, until it would fall below ``min_rate``. A non-finite epoch
+        loss restores the weights of the epoch's start and stops.
         """
         self.trace_count += 1
         n = tf.shape(X)[0]
         B, n_steps, tail, slots = self._batches(n, template)
         total_w = tf.reduce_sum(w)
         zero = tf.zeros([], self.dtype)
+        empty = tf.zeros([EPOCHS_PER_CALL], self.dtype)
 
-        def epoch(e, best, count, status, losses):
+        def epoch(e, best, score_best, count, scale, status, losses, scores, lrs):
             snapshot = [tf.identity(v) for v in self.variables]
+            rate = rates[e] * scale
+            self.optimizer.learning_rate.assign(rate)
             order = tf.cond(
                 shuffle, lambda: shuffled_order(seed, epoch0 + e, n), lambda: tf.range(n)
             )
@@ -202,7 +267,7 @@ class _Trainer:
             def step(i, acc):
                 xb, yb, bw = self._take(order, i, B, slots, n, X, Y, w)
                 with tf.GradientTape() as tape:
-                    loss, wsum = self._batch_objective(xb, yb, bw, alpha)
+                    loss, wsum = self._objective(xb, yb, bw, alpha)
                 grads = tape.gradient(loss, self.variables)
                 self.optimizer.apply(grads, self.variables)
                 return i + 1, acc + loss * wsum
@@ -212,20 +277,33 @@ class _Trainer:
             finite = tf.math.is_finite(loss)
             for v, s in zip(self.variables, snapshot):
                 v.assign(tf.where(finite, v, s))
-            count = tf.where(loss > best - tol, count + 1, 0)
+            score = self._validation_score(Xv, Yv, wv)
+            better = early & (score > score_best)
+            for b, v in zip(self.best, self.variables):
+                b.assign(tf.where(better, v, b))
+            stalled = tf.where(early, score < score_best + tol, loss > best - tol)
+            count = tf.where(stalled, count + 1, 0)
             best = tf.minimum(best, loss)
+            score_best = tf.where(early, tf.maximum(score_best, score), score_best)
+            stuck = check & (count > n_iter_no_change)
+            decay = stuck & adaptive & (rate > min_rate)
+            scale = tf.where(decay, scale * factor, scale)
+            count = tf.where(decay, 0, count)
             status = tf.where(
-                finite, tf.where(count > n_iter_no_change, CONVERGED, RUNNING), DIVERGED
+                finite, tf.where(stuck & ~decay, CONVERGED, RUNNING), DIVERGED
             )
             losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss])
-            return e + 1, best, count, status, losses
+            scores = tf.tensor_scatter_nd_update(scores, [[e]], [score])
+            lrs = tf.tensor_scatter_nd_update(lrs, [[e]], [rate])
+            return e + 1, best, score_best, count, scale, status, losses, scores, lrs
 
-        e, best, count, status, losses = tf.while_loop(
-            lambda e, best, count, status, losses: (e < n_epochs) & (status == RUNNING),
+        out = tf.while_loop(
+            lambda e, *rest: (e < n_epochs) & (rest[4] == RUNNING),
             epoch,
-            (0, best_loss, no_improve, RUNNING, tf.zeros([EPOCHS_PER_CALL], self.dtype)),
+            (0, best_loss, best_score, no_improve, lr_scale, RUNNING, empty, empty,
+             tf.zeros([EPOCHS_PER_CALL], tf.float32)),
         )
-        return losses, e, best, count, status
+        return out
 
     def _full_loss(self, X, Y, w, template, alpha):
         """Training objective on the whole data at the current weights."""
@@ -236,7 +314,7 @@ class _Trainer:
 
         def step(i, acc):
             xb, yb, bw = self._take(order, i, B, slots, n, X, Y, w)
-            loss, wsum = self._batch_objective(xb, yb, bw, tf.zeros_like(alpha))
+            loss, wsum = self._objective(xb, yb, bw, tf.zeros_like(alpha))
             return i + 1, acc + loss * wsum
 
         _, acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, tf.zeros([], self.dtype)))
@@ -245,16 +323,20 @@ class _Trainer:
         return (acc + 0.5 * alpha * l2) / total_w
 
     # -- host code --------------------------------------------------------
-    def reset(self, coefs, intercepts, learning_rate):
+    def reset(self, coefs, intercepts, optimizer_state=None):
+        """Load weights, and the optimizer state of a previous run or a fresh one."""
         for var, value in zip(self.variables, list(coefs) + list(intercepts)):
             var.assign(value)
-        for var, value in zip(self.optimizer.variables, self._optimizer_init):
+        state = self._optimizer_init if optimizer_state is None else optimizer_state
+        for var, value in zip(self.optimizer.variables, state):
             var.assign(value)
-        self.optimizer.learning_rate.assign(learning_rate)
 
-    def weights(self):
+    def optimizer_state(self):
+        return [v.numpy() for v in self.optimizer.variables]
+
+    def weights(self, best=False):
         n = len(self.coefs)
-        values = [v.numpy() for v in self.variables]
+        values = [v.numpy() for v in (self.best if best else self.variables)]
         return values[:n], values[n:]
 
 
@@ -291,46 +373,184 @@ def get_trainer(spec):
 
 
 def train(
-    spec, coefs, intercepts, X, Y, sample_weight, *, learning_rate, alpha, batch_size,
-    max_iter, tol, n_iter_no_change, shuffle, seed, on_epoch=None,
+    spec, coefs, intercepts, data, validation, *, rates, alpha, batch_size, tol,
+    n_iter_no_change, check_convergence, adaptive, shuffle, seed, epoch0=0,
+    optimizer_state=None, lr_scale=1.0, on_epoch=None, stop=None,
 ):
-    """Train the model of ``spec`` from the given initial weights.
+    """Train the model of ``spec`` with its Keras optimizer from the given weights.
 
-    ``X`` is a float array in ``spec.dtype``, ``Y`` an int8 0/1 label matrix,
-    ``sample_weight`` float weights. ``seed`` (an int below 2**64) drives the shuffling.
-    With ``on_epoch`` (called as ``on_epoch(epoch, loss)``) the loop returns
-    to Python after every epoch; otherwise the whole run is one call.
+    ``data`` is ``(X, Y, sample_weight)``: a float array in ``spec.dtype``, an
+    int8 0/1 label matrix and float weights. ``validation`` is ``None`` or
+    ``(X, Y, sample_weight, multilabel)``, which turns on early stopping.
+    ``rates`` holds the scheduled learning rate of each epoch to run (its
+    length is the number of epochs); ``adaptive`` is ``None`` or a
+    ``(factor, min_rate)`` pair. ``seed`` (an int below 2**64) and the global
+    epoch index (from ``epoch0``) drive the shuffling. ``on_epoch(epoch,
+    loss, score, rate)`` is called after every epoch; ``stop`` (an object with
+    a ``requested`` attribute) is polled between calls.
     """
     trainer = get_trainer(spec)
+    X, Y, w = data
     n = X.shape[0]
     batch = min(batch_size, n)
-    xla = max_iter * -(-n // batch) >= XLA_MIN_STEPS
+    steps = -(-n // batch)
+    n_epochs = len(rates)
+    xla = n_epochs * steps >= XLA_MIN_STEPS
     dtype = spec.dtype
-    args = (
-        as_tensor(X),
-        as_tensor(Y),
-        as_tensor(sample_weight),
-        tf.zeros([batch], dtype),
-        tf.constant(alpha, dtype),
+    args = (as_tensor(X), as_tensor(Y), as_tensor(w), tf.zeros([batch], dtype),
+            tf.constant(alpha, dtype))
+    early = validation is not None
+    if early:
+        val_args = tuple(as_tensor(a) for a in validation)
+    else:
+        d, k = spec.layer_sizes[0], spec.layer_sizes[-1]
+        val_args = (tf.zeros([0, d], dtype), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
+    factor, min_rate = adaptive or (1.0, 0.0)
+    fixed = (
+        tf.constant(seed, _U64), tf.constant(bool(shuffle)),
     )
-    seed = tf.constant(seed, _U64)
-    per_call = 1 if on_epoch is not None else EPOCHS_PER_CALL
+    settings = (
+        tf.constant(bool(check_convergence)), tf.constant(early), tf.constant(adaptive is not None),
+        tf.constant(factor, tf.float32), tf.constant(min_rate, tf.float32),
+        tf.constant(tol, dtype), tf.constant(n_iter_no_change),
+    )
+    per_call = 1 if on_epoch is not None else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
+    curve, scores, lrs = [], [], []
     with trainer.lock:
-        trainer.reset(coefs, intercepts, learning_rate)
+        trainer.reset(coefs, intercepts, optimizer_state)
         segment = trainer._segment_fns[xla]
-        curve = []
-        best, count, status = tf.constant(np.inf, dtype), tf.constant(0), RUNNING
-        while status == RUNNING and len(curve) < max_iter:
-            losses, ran, best, count, status = segment(
-                *args, seed, tf.constant(bool(shuffle)), tf.constant(len(curve)),
-                tf.constant(min(per_call, max_iter - len(curve))),
-                tf.constant(tol, dtype), tf.constant(n_iter_no_change), best, count,
+        scale = tf.constant(lr_scale, tf.float32)
+        best, best_score = tf.constant(np.inf, dtype), tf.constant(-np.inf, dtype)
+        count, status = tf.constant(0), RUNNING
+        while status == RUNNING and len(curve) < n_epochs:
+            if stop is not None and stop.requested:
+                status = INTERRUPTED
+                break
+            done = len(curve)
+            k = min(per_call, n_epochs - done)
+            rate_vec = np.zeros(EPOCHS_PER_CALL, np.float32)
+            rate_vec[:k] = rates[done : done + k]
+            ran, best, best_score, count, scale, status, losses, vals, used = segment(
+                *args, *val_args, *fixed, tf.constant(epoch0 + done), tf.constant(k),
+                tf.constant(rate_vec), *settings, scale, best, best_score, count,
             )
-            status = int(status)
-            for value in losses.numpy()[: int(ran)]:
-                curve.append(float(value))
-                if on_epoch is not None:
-                    on_epoch(len(curve), curve[-1])
+            status, ran = int(status), int(ran)
+            curve.extend(losses.numpy()[:ran].tolist())
+            lrs.extend(used.numpy()[:ran].tolist())
+            if early:
+                scores.extend(vals.numpy()[:ran].tolist())
+            if on_epoch is not None and ran:
+                on_epoch(len(curve), curve[-1], scores[-1] if early else None, lrs[-1])
+        if early and np.isfinite(float(best_score)):
+            trainer.reset(*trainer.weights(best=True), trainer.optimizer_state())
         loss = float(trainer._loss_fns[xla](*args))
         coefs, intercepts = trainer.weights()
-    return TrainResult(coefs, intercepts, np.asarray(curve), loss, status)
+        state = None if status == DIVERGED else trainer.optimizer_state()
+    return TrainResult(
+        coefs, intercepts, np.asarray(curve), np.asarray(scores), np.asarray(lrs), loss, status,
+        state, float(scale),
+    )
+
+
+class _FullBatch:
+    """Loss and gradient of the whole training set, for L-BFGS, traced once per spec.
+
+    The weights travel as one flat float64 vector, the layout scipy needs.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.lock = threading.Lock()
+        self.trace_count = 0
+        sizes = spec.layer_sizes
+        self.shapes = [(a, b) for a, b in itertools.pairwise(sizes)] + [(b,) for b in sizes[1:]]
+        d, k = sizes[0], sizes[-1]
+        self.fn = tf.function(
+            functools.partial(_FullBatch._value_and_grad, self),
+            input_signature=[
+                tf.TensorSpec([None, d], tf.float64), tf.TensorSpec([None, k], tf.int8),
+                tf.TensorSpec([None], tf.float64), tf.TensorSpec([], tf.float64),
+                tf.TensorSpec([None], tf.float64),
+            ],
+        )
+
+    def _value_and_grad(self, X, Y, w, alpha, theta):
+        self.trace_count += 1
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            parts, offset = [], 0
+            for shape in self.shapes:
+                size = int(np.prod(shape))
+                parts.append(tf.reshape(theta[offset : offset + size], shape))
+                offset += size
+            n_layers = len(self.shapes) // 2
+            loss, _ = _objective(
+                parts[:n_layers], parts[n_layers:], self.spec.activation, tf.float64, X, Y, w,
+                alpha,
+            )
+        return loss, tape.gradient(loss, theta)
+
+    def unflatten(self, theta):
+        parts, offset = [], 0
+        for shape in self.shapes:
+            size = int(np.prod(shape))
+            parts.append(theta[offset : offset + size].reshape(shape).copy())
+            offset += size
+        n_layers = len(self.shapes) // 2
+        return parts[:n_layers], parts[n_layers:]
+
+
+_FULL_BATCH = {}
+
+
+def minimize_lbfgs(
+    spec, coefs, intercepts, data, *, alpha, max_iter, tol, options, on_epoch=None, stop=None,
+):
+    """Minimize the whole-data objective with scipy's L-BFGS-B, in float64.
+
+    TensorFlow computes the loss and its gradient; ``options`` are L-BFGS-B
+    options (``maxcor``, ``maxls``, ``ftol``, ``maxfun``); ``max_iter`` and
+    ``tol`` become ``maxiter`` and ``gtol``.
+    """
+    from scipy.optimize import minimize
+
+    with _TRAINERS_LOCK:
+        fb = _FULL_BATCH.get(spec)
+        if fb is None:
+            fb = _FULL_BATCH[spec] = _FullBatch(spec)
+    X, Y, w = data
+    tensors = (as_tensor(X), as_tensor(Y), as_tensor(w), tf.constant(alpha, tf.float64))
+
+    def fun(theta):
+        loss, grad = fb.fn(*tensors, tf.constant(theta))
+        return float(loss), grad.numpy()
+
+    curve = []
+
+    def callback(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+        if on_epoch is not None:
+            on_epoch(len(curve), curve[-1], None, float("nan"))
+        if stop is not None and stop.requested:
+            raise StopIteration
+
+    theta0 = np.concatenate([np.ravel(a) for a in (*coefs, *intercepts)]).astype(np.float64)
+    opts = lbfgs_options(options)
+    with fb.lock:
+        res = minimize(
+            fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
+            options={**opts, "maxiter": max_iter, "gtol": tol},
+        )
+    if res.status == 0:
+        status = CONVERGED
+    elif stop is not None and stop.requested:
+        status = INTERRUPTED
+    elif res.status == 1:
+        status = RUNNING
+    else:
+        status = CONVERGED if np.isfinite(res.fun) else DIVERGED
+    coefs, intercepts = fb.unflatten(res.x)
+    return TrainResult(
+        coefs, intercepts, np.asarray(curve), np.empty(0), np.empty(0), float(res.fun), status,
+        message=str(res.message),
+    )

@@ -14,13 +14,20 @@ ACTIVATIONS = {
 
 
 def init_weights(layer_sizes, activation, rng, dtype):
-    """Glorot-uniform weights and intercepts, as MLPClassifier initializes them.
+    """Initial weights and intercepts: zeros for a linear model, else Glorot-uniform.
 
-    Returns two lists of arrays (one per layer) drawn from ``rng``
-    (a ``numpy.random.Generator``), in ``dtype``.
+    A linear model starts at zero, as LogisticRegression and SGDClassifier
+    do: its loss is convex, so there is no symmetry to break, and every
+    sample starts at probability 1/2 whatever the scale of X. A network
+    gets MLPClassifier's Glorot-uniform draws from ``rng`` (a
+    ``numpy.random.Generator``). Returns two lists of arrays (one per layer)
+    in ``dtype``.
     """
-    factor = 2.0 if activation == "logistic" else 6.0
     coefs, intercepts = [], []
+    if len(layer_sizes) == 2:
+        fan_in, fan_out = layer_sizes
+        return [np.zeros((fan_in, fan_out), dtype)], [np.zeros(fan_out, dtype)]
+    factor = 2.0 if activation == "logistic" else 6.0
     for fan_in, fan_out in pairwise(layer_sizes):
         bound = np.sqrt(factor / (fan_in + fan_out))
         coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))

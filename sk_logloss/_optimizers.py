@@ -1,16 +1,91 @@
-"""Registry of optimizer names and the Keras optimizers they build."""
+"""Registry of optimizer names: the Keras optimizers they build, and L-BFGS options."""
+
+import inspect
 
 # Name accepted by ``LogLossClassifier(optimizer=...)`` -> Keras class name.
-# Keras is imported only when an optimizer is built, inside the engine.
-OPTIMIZERS = {
+# Keras is imported only when an optimizer is built, inside fit.
+KERAS_OPTIMIZERS = {
+    "adadelta": "Adadelta",
+    "adafactor": "Adafactor",
+    "adagrad": "Adagrad",
     "adam": "Adam",
+    "adamax": "Adamax",
+    "adamw": "AdamW",
+    "ftrl": "Ftrl",
+    "lamb": "Lamb",
+    "lion": "Lion",
+    "nadam": "Nadam",
+    "rmsprop": "RMSprop",
     "sgd": "SGD",
 }
 
+# Full-batch L-BFGS through scipy.optimize.minimize(method="L-BFGS-B"): its
+# options and their defaults (LogisticRegression's, plus MLPClassifier's maxfun).
+# ``max_iter`` and ``tol`` (as gtol) come from the estimator's own parameters.
+LBFGS_DEFAULTS = {"maxcor": 10, "maxls": 50, "ftol": 64 * 2.220446049250313e-16, "maxfun": 15000}
 
-def build_optimizer(name, learning_rate):
-    """Return a new Keras optimizer for ``name`` at ``learning_rate``."""
+OPTIMIZERS = (*KERAS_OPTIMIZERS, "lbfgs")
+
+# Keras constructor arguments that the estimator sets itself.
+_RESERVED = {"learning_rate": "set learning_rate instead", "name": "it is set by the estimator"}
+
+
+def _keras_class(name):
     import keras
 
-    cls = getattr(keras.optimizers, OPTIMIZERS[name])
-    return cls(learning_rate=learning_rate)
+    return getattr(keras.optimizers, KERAS_OPTIMIZERS[name])
+
+
+def valid_params(name):
+    """The keys ``optimizer_params`` may hold for optimizer ``name``."""
+    if name == "lbfgs":
+        return set(LBFGS_DEFAULTS)
+    params = inspect.signature(_keras_class(name).__init__).parameters
+    return {
+        key for key, p in params.items()
+        if key != "self" and key not in _RESERVED and p.kind is p.POSITIONAL_OR_KEYWORD
+    }
+
+
+def check_params(name, params):
+    """Validate ``optimizer_params`` for ``name``; return them as a new dict.
+
+    An unknown or reserved key raises a ValueError naming the optimizer and
+    its valid keys.
+    """
+    params = dict(params or {})
+    for key in params:
+        if not isinstance(key, str):
+            raise TypeError(f"optimizer_params keys must be strings, got {key!r}.")
+    valid = valid_params(name)
+    for key in params:
+        if key in _RESERVED:
+            raise ValueError(
+                f"optimizer_params may not hold {key!r} ({_RESERVED[key]}); valid keys "
+                f"for optimizer={name!r}: {sorted(valid)}."
+            )
+        if key not in valid:
+            raise ValueError(
+                f"optimizer_params key {key!r} is not a parameter of optimizer={name!r}; "
+                f"valid keys: {sorted(valid)}."
+            )
+    return params
+
+
+def lbfgs_options(params):
+    """L-BFGS-B options from validated ``optimizer_params``."""
+    return {**LBFGS_DEFAULTS, **params}
+
+
+def build_optimizer(name, params, learning_rate):
+    """Return a new Keras optimizer ``name`` with ``params`` at ``learning_rate``.
+
+    Keras' own errors for a bad value are re-raised as ValueError naming the
+    optimizer and the parameters.
+    """
+    try:
+        return _keras_class(name)(learning_rate=learning_rate, **params)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"optimizer={name!r} rejected optimizer_params={params!r}: {exc}"
+        ) from exc

@@ -5,16 +5,19 @@ import numbers
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight
 
 
-def encode_targets(y):
+def encode_targets(y, classes=None):
     """Return ``(classes, Y, multilabel)`` for a classification target.
 
     ``Y`` is an int8 matrix of 0/1 labels, one column per logit: one column for
     binary targets (1 for ``classes[1]``), one-hot columns for multiclass
-    targets, the indicator columns themselves for multilabel targets.
+    targets, the indicator columns themselves for multilabel targets. With
+    ``classes`` (every label of a stream, for ``partial_fit`` and warm starts)
+    the columns follow them and a label of ``y`` outside them is an error.
     """
     if getattr(y, "ndim", 1) == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
@@ -26,9 +29,20 @@ def encode_targets(y):
             f"targets; got a {target_type!r} target. Pass a 1-D array of class labels "
             f"or a 2-D 0/1 indicator matrix."
         )
-    binarizer = LabelBinarizer().fit(y)
-    classes = binarizer.classes_
     multilabel = target_type == "multilabel-indicator"
+    if classes is not None and not multilabel:
+        classes = np.unique(np.asarray(classes))
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()!r} that are not in classes="
+                f"{classes.tolist()!r}; pass every label of the stream as classes on "
+                f"the first partial_fit call, or refit."
+            )
+        binarizer = LabelBinarizer().fit(classes)
+    else:
+        binarizer = LabelBinarizer().fit(y)
+    classes = binarizer.classes_
     if not multilabel and len(classes) < 2:
         raise ValueError(
             f"LogLossClassifier needs samples of at least 2 classes in the data, but "
@@ -38,11 +52,11 @@ def encode_targets(y):
     return classes, Y, multilabel
 
 
-def check_weights(sample_weight, X, Y, multilabel):
+def check_weights(sample_weight, X, Y, multilabel, require_two=True):
     """Validate ``sample_weight`` as non-negative finite weights in ``X``'s dtype.
 
     Raises a ValueError when the weights are all zero or, for a single-label
-    target, leave positive weight on fewer than two classes.
+    target and ``require_two``, leave positive weight on fewer than two classes.
     """
     weights = _check_sample_weight(
         sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -53,7 +67,7 @@ def check_weights(sample_weight, X, Y, multilabel):
             "sample_weight is zero for every sample; give at least one sample a "
             "positive weight."
         )
-    if not multilabel:
+    if require_two and not multilabel:
         classes_weighted = (
             np.unique(Y[positive, 0]) if Y.shape[1] == 1 else np.flatnonzero(Y[positive].any(axis=0))
         )
@@ -64,6 +78,45 @@ def check_weights(sample_weight, X, Y, multilabel):
                 "positive weight."
             )
     return weights
+
+
+def class_sample_weights(class_weight, classes, y, Y, multilabel, sample_weight):
+    """Per-sample weights from ``class_weight`` (dict or "balanced"), as LogisticRegression.
+
+    "balanced" is ``n_samples / (n_classes * count)`` with counts weighted by
+    ``sample_weight``; a dict maps class labels to weights (absent ones get 1).
+    For a multilabel indicator ``Y`` only "balanced" is defined, by
+    ``compute_sample_weight`` for multi-output targets.
+    """
+    if multilabel:
+        if isinstance(class_weight, dict):
+            raise ValueError(
+                "class_weight must be 'balanced' or None for multilabel targets, not a "
+                "dict; pass sample_weight for other weightings."
+            )
+        return compute_sample_weight("balanced", Y)
+    labels = np.ravel(y)
+    if isinstance(class_weight, dict):
+        known = set(classes.tolist())
+        unknown = [k for k in class_weight if k not in known]
+        if unknown:
+            raise ValueError(
+                f"class_weight has keys {unknown!r} that are not classes of y "
+                f"{classes.tolist()!r}; its keys must be class labels."
+            )
+        lookup = {c: class_weight.get(c, 1.0) for c in classes.tolist()}
+        bad = {c: v for c, v in lookup.items() if not (np.isreal(v) and np.isfinite(v) and v >= 0)}
+        if bad:
+            raise ValueError(
+                f"class_weight values must be finite non-negative numbers; got {bad!r}."
+            )
+    else:
+        present = np.unique(labels)
+        balanced = compute_class_weight(
+            class_weight, classes=present, y=labels, sample_weight=sample_weight
+        )
+        lookup = dict(zip(present.tolist(), balanced.tolist()))
+    return np.array([float(lookup[v]) for v in labels.tolist()])
 
 
 def make_rng(random_state):
@@ -85,3 +138,56 @@ def make_rng(random_state):
         f"random_state must be None, an int, a numpy RandomState or Generator; "
         f"got {random_state!r}."
     )
+
+
+_M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(
+    0x9E3779B97F4A7C15
+)
+
+
+def _mix64(x):
+    """SplitMix64 finalizer on a uint64 array (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def row_hashes(X, groups, key):
+    """A keyed 64-bit hash of each row's bytes and group: equal rows hash equal."""
+    a = np.ascontiguousarray(X)
+    raw = a.view(np.uint8).reshape(a.shape[0], -1)
+    if raw.shape[1] % 8:
+        raw = np.hstack([raw, np.zeros((raw.shape[0], -raw.shape[1] % 8), np.uint8)])
+    words = raw.view(np.uint64)
+    h = np.full(a.shape[0], np.uint64(key), dtype=np.uint64)
+    for j in range(words.shape[1]):
+        h = _mix64((h ^ words[:, j]) + _GOLD)
+    return _mix64((h ^ groups.astype(np.uint64)) + _GOLD)
+
+
+def validation_split(X, groups, weights, fraction, key):
+    """Boolean mask of the validation rows for early stopping.
+
+    Stratified by ``groups`` (class indices; all zeros for multilabel
+    targets): in each group, distinct rows are taken in a keyed-hash order
+    until ``fraction`` of the group's sample weight is held out, keeping at
+    least one distinct row on each side. Copies of a row always land on the
+    same side, so an integer sample weight is exactly equivalent to repeating
+    the row (and a zero weight to removing it), and duplicated rows never leak
+    between training and validation.
+    """
+    h = row_hashes(X, groups, key)
+    val = np.zeros(X.shape[0], dtype=bool)
+    for g in np.unique(groups):
+        rows = np.flatnonzero((groups == g) & (weights > 0))
+        distinct, inverse = np.unique(h[rows], return_inverse=True)
+        if distinct.size < 2:
+            continue
+        wsum = np.bincount(inverse, weights=weights[rows].astype(np.float64))
+        before = np.cumsum(wsum) - wsum
+        chosen = before < fraction * wsum.sum()
+        chosen[-1] = False
+        val[rows] = chosen[inverse]
+    return val

@@ -263,7 +263,9 @@ def test_verbose_prints_each_epoch_with_identical_result(binary, capsys):
         capsys.readouterr()
         loud.fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(",")[0] for line in lines] == [f"Iteration {i}" for i in range(1, 6)]
+    assert [line.split(":")[0] for line in lines] == [f"Epoch {i}/5" for i in range(1, 6)]
+    for line, loss in zip(lines, loud.loss_curve_):
+        assert f"loss {loss:.8f}" in line and "learning rate 0.01," in line and line.endswith(" s")
     for a, b in zip(quiet.coefs_, loud.coefs_):
         np.testing.assert_array_equal(a, b)
 

@@ -1,13 +1,20 @@
-"""scikit-learn's estimator checks on several configurations of LogLossClassifier."""
+"""scikit-learn's estimator checks on one configuration per optimizer family and training control."""
 
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from sk_logloss import LogLossClassifier
 
 CONFIGURATIONS = [
-    LogLossClassifier(),
+    LogLossClassifier(),  # Adam, the default
     LogLossClassifier(hidden_layer_sizes=(16,), activation="tanh"),
-    LogLossClassifier(optimizer="sgd", learning_rate=0.1),
+    LogLossClassifier(
+        optimizer="sgd", learning_rate=0.01, optimizer_params={"momentum": 0.9, "nesterov": True}
+    ),
+    LogLossClassifier(optimizer="adagrad", learning_rate=0.1),  # adaptive-gradient family
+    LogLossClassifier(optimizer="lbfgs"),
+    LogLossClassifier(early_stopping=True, learning_rate=0.1),
+    LogLossClassifier(class_weight="balanced"),
+    LogLossClassifier(learning_rate_schedule="adaptive", optimizer="rmsprop"),
 ]
 
 
