@@ -7,8 +7,8 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _network, _optimizers, _schedules
@@ -502,7 +502,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         return None if self._multilabel else self.classes_
 
     def _check_continued_shape(self, layer_sizes):
-        fitted = tuple([self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)])
+        fitted = (self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_))
         if fitted != tuple(layer_sizes):
             raise ValueError(
                 f"warm_start / partial_fit needs the same layer sizes as the fitted model: "
@@ -583,6 +583,17 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 f"L-BFGS stopped after max_iter={self.max_iter} iterations before the "
                 f"gradient fell below tol={self.tol} ({result.message}); raise max_iter "
                 f"or tol.",
+                ConvergenceWarning,
+            )
+        elif (
+            result.status == engine.CONVERGED and not lbfgs
+            and result.loss_curve.size > 1 and result.loss_curve[-1] > result.loss_curve[0]
+        ):
+            warnings.warn(
+                f"Training stopped because the loss no longer improved, but it ended higher "
+                f"than it started (epoch loss {result.loss_curve[0]:.6g} first, "
+                f"{result.loss_curve[-1]:.6g} last): learning_rate={self.learning_rate} is "
+                f"probably too large. Lower learning_rate.",
                 ConvergenceWarning,
             )
         elif result.status == engine.RUNNING and not incremental:

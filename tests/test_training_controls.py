@@ -1,0 +1,449 @@
+"""Optimizers, schedules, early stopping, weights, warm starts, partial_fit, interrupts.
+
+Each control is checked against an independent reference: a Keras optimizer
+driven by hand, NumPy gradient descent, LogisticRegression, or a full fit.
+"""
+
+import os
+import pickle
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import sk_logloss._classifier as classifier_module
+from sk_logloss import LogLossClassifier
+from sk_logloss._optimizers import KERAS_OPTIMIZERS
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def small():
+    X, y = make_classification(n_samples=120, n_features=6, random_state=1)
+    return StandardScaler().fit_transform(X), y
+
+
+def fit_quiet(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(*args, **kwargs)
+
+
+def numpy_gradient(W, b, X, y, w, alpha):
+    """Gradient of sum(w * sigmoid_xent)/sum(w) + 0.5 * alpha * ||W||^2 / sum(w)."""
+    p = expit(X @ W + b)[:, 0]
+    r = w * (p - y) / w.sum()
+    return X.T @ r[:, None] + alpha * W / w.sum(), np.array([r.sum()])
+
+
+# -- optimizers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_OPTIMIZERS))
+def test_each_keras_optimizer_matches_the_same_optimizer_driven_by_hand(small, name):
+    import keras
+    import tensorflow as tf
+
+    X, y = small
+    params = {"sgd": {"momentum": 0.9, "nesterov": True}, "adam": {"beta_1": 0.8}}.get(name, {})
+    model = fit_quiet(
+        LogLossClassifier(
+            optimizer=name, optimizer_params=params, learning_rate=0.05, batch_size=len(y),
+            shuffle=False, max_iter=6, tol=0.0, alpha=0.0,
+        ),
+        X, y,
+    )
+    # reference: a fresh Keras optimizer stepping tf.Variables eagerly, from zeros
+    W = tf.Variable(tf.zeros((X.shape[1], 1), tf.float64))
+    b = tf.Variable(tf.zeros((1,), tf.float64))
+    opt = getattr(keras.optimizers, KERAS_OPTIMIZERS[name])(learning_rate=0.05, **params)
+    labels = tf.constant(y[:, None], tf.float64)
+    for _ in range(6):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(
+                tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=X @ W + b)
+            )
+        opt.apply(tape.gradient(loss, [W, b]), [W, b])
+    np.testing.assert_allclose(model.coefs_[0], W.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercepts_[0], b.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_unknown_optimizer_params_key_names_optimizer_and_valid_keys(small):
+    X, y = small
+    with pytest.raises(ValueError, match=r"'momentum' is not a parameter of optimizer='adam'.*beta_1"):
+        LogLossClassifier(optimizer_params={"momentum": 0.9}).fit(X, y)
+    with pytest.raises(ValueError, match="set learning_rate instead"):
+        LogLossClassifier(optimizer="sgd", optimizer_params={"learning_rate": 1}).fit(X, y)
+    with pytest.raises(ValueError, match=r"optimizer='lbfgs'.*maxcor"):
+        LogLossClassifier(optimizer="lbfgs", optimizer_params={"beta_1": 0.9}).fit(X, y)
+
+
+def test_grid_search_over_optimizer_learning_rate_and_params_in_pipeline(small):
+    X, y = small
+    pipe = make_pipeline(StandardScaler(), LogLossClassifier(max_iter=30, random_state=0))
+    grid = [
+        {"logloss" + "classifier__optimizer": ["sgd"],
+         "logloss" + "classifier__optimizer_params": [None, {"momentum": 0.9, "nesterov": True}],
+         "logloss" + "classifier__learning_rate": [0.01, 0.1]},
+        {"logloss" + "classifier__optimizer": ["adam", "rmsprop"],
+         "logloss" + "classifier__optimizer_params": [None, {"weight_decay": 1e-4}],
+         "logloss" + "classifier__learning_rate": [0.01, 0.1]},
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(pipe, grid, cv=3, scoring="neg_log_loss").fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 12 and np.isfinite(scores).all()
+    # parameters were never changed by fit: the best candidate clones to the same params
+    best = search.best_estimator_[-1]
+    assert clone(best).get_params() == best.get_params()
+    assert np.isfinite(search.predict_proba(X)).all()
+
+
+# -- L-BFGS against LogisticRegression ----------------------------------------------
+
+
+def test_lbfgs_reaches_logistic_regression_binary(cancer):
+    X, y = cancer
+    C = 0.5
+    ours = LogLossClassifier(optimizer="lbfgs", alpha=1 / C, tol=1e-10, max_iter=2000).fit(X, y)
+    ref = LogisticRegression(C=C, tol=1e-10, max_iter=2000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-4)
+    assert abs(log_loss(y, ours.predict_proba(X)) - log_loss(y, ref.predict_proba(X))) < 1e-6
+    assert ours.coefs_[0].dtype == np.float64 and ours.learning_rate_curve_ is None
+
+
+def test_lbfgs_reaches_one_vs_rest_logistic_regression_multiclass(iris):
+    X, y = iris
+    C, K = 2.0, 3
+    ours = LogLossClassifier(optimizer="lbfgs", alpha=1 / (K * C), tol=1e-10, max_iter=5000)
+    ours.fit(X.astype(np.float32), y)  # float32 input: L-BFGS still runs in float64
+    ref = OneVsRestClassifier(LogisticRegression(C=C, tol=1e-10, max_iter=5000)).fit(X, y)
+    ref_coef = np.vstack([e.coef_ for e in ref.estimators_])
+    ref_intercept = np.hstack([e.intercept_ for e in ref.estimators_])
+    np.testing.assert_allclose(ours.coef_, ref_coef, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, ref_intercept, atol=1e-4)
+    assert abs(log_loss(y, ours.predict_proba(X)) - log_loss(y, ref.predict_proba(X))) < 1e-6
+
+
+@pytest.mark.parametrize("class_weight", [{0: 3.0, 1: 0.5}, "balanced"])
+def test_class_weight_and_sample_weight_match_logistic_regression(cancer, class_weight):
+    X, y = cancer
+    w = np.random.default_rng(0).uniform(0.2, 2.0, len(y))
+    ours = LogLossClassifier(optimizer="lbfgs", alpha=1.0, tol=1e-10, max_iter=2000,
+                             class_weight=class_weight).fit(X, y, sample_weight=w)
+    ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=2000,
+                             class_weight=class_weight).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-4)
+
+
+def test_lbfgs_max_iter_warns_and_has_no_partial_fit(cancer):
+    X, y = cancer
+    model = LogLossClassifier(optimizer="lbfgs", max_iter=3)
+    with pytest.warns(ConvergenceWarning, match="L-BFGS stopped after max_iter=3"):
+        model.fit(X, y)
+    assert model.n_iter_ == 3 == len(model.loss_curve_)
+    assert not hasattr(model, "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit") as excinfo:
+        model.partial_fit(X, y)
+    assert "stochastic optimizers" in str(excinfo.value.__cause__)
+
+
+# -- sample weights ------------------------------------------------------------------
+
+
+def test_zero_sample_weight_equals_an_absent_row(small):
+    X, y = small
+    w = np.ones(len(y))
+    w[::4] = 0
+    params = {"batch_size": 1000, "shuffle": False, "max_iter": 40, "random_state": 0}
+    weighted = fit_quiet(LogLossClassifier(**params), X, y, sample_weight=w)
+    absent = fit_quiet(LogLossClassifier(**params), X[w > 0], y[w > 0])
+    np.testing.assert_allclose(weighted.coefs_[0], absent.coefs_[0], rtol=1e-10, atol=1e-13)
+    assert weighted.loss_ == pytest.approx(absent.loss_, rel=1e-12)
+
+
+# -- schedules -------------------------------------------------------------------------
+
+
+def test_invscaling_sgd_matches_numpy_gradient_descent(small):
+    X, y = small
+    lr, alpha, epochs = 0.5, 1e-2, 25
+    model = fit_quiet(
+        LogLossClassifier(
+            optimizer="sgd", learning_rate=lr, learning_rate_schedule="invscaling",
+            schedule_params={"power_t": 0.4}, batch_size=len(y), shuffle=False,
+            max_iter=epochs, tol=0.0, alpha=alpha,
+        ),
+        X, y,
+    )
+    W, b, w = np.zeros((X.shape[1], 1)), np.zeros(1), np.ones(len(y))
+    rates = lr / (np.arange(epochs) + 1.0) ** 0.4
+    for rate in rates:
+        gW, gb = numpy_gradient(W, b, X, y, w, alpha)
+        W, b = W - np.float32(rate) * gW, b - np.float32(rate) * gb
+    np.testing.assert_allclose(model.learning_rate_curve_, rates, rtol=1e-6)
+    np.testing.assert_allclose(model.coefs_[0], W, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercepts_[0], b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, params, formula",
+    [
+        ("exponential", {"decay_steps": 4, "decay_rate": 0.7}, lambda t: 0.7 ** (t / 4)),
+        ("exponential", {"decay_steps": 4, "decay_rate": 0.7, "staircase": True},
+         lambda t: 0.7 ** np.floor(t / 4)),
+        ("cosine", {"alpha": 0.1},
+         lambda t: 0.9 * 0.5 * (1 + np.cos(np.pi * np.minimum(t, 12) / 12)) + 0.1),
+    ],
+)
+def test_keras_schedules_give_each_epoch_its_rate(small, name, params, formula):
+    X, y = small
+    model = fit_quiet(
+        LogLossClassifier(learning_rate=0.02, learning_rate_schedule=name,
+                          schedule_params=params, max_iter=12, tol=0.0, random_state=0),
+        X, y,
+    )
+    np.testing.assert_allclose(model.learning_rate_curve_, 0.02 * formula(np.arange(12)),
+                               rtol=1e-5)
+
+
+def test_adaptive_schedule_follows_mlp_rule(small):
+    X, y = small
+    # a huge tol makes every epoch a stall, so the rule alone drives the rates
+    model = fit_quiet(
+        LogLossClassifier(learning_rate=0.1, learning_rate_schedule="adaptive",
+                          schedule_params={"factor": 0.5, "min_learning_rate": 0.01},
+                          tol=1e9, n_iter_no_change=2, max_iter=100, random_state=0),
+        X, y,
+    )
+    expected, rate, count = [], 0.1, 0
+    while True:  # MLPClassifier's no-improvement count and trigger_stopping, written out
+        expected.append(rate)
+        count += len(expected) > 1  # the first epoch improves on best_loss_ = inf
+        if count > 2:
+            if rate <= 0.01:
+                break
+            rate, count = rate * 0.5, 0
+    np.testing.assert_allclose(model.learning_rate_curve_, expected, rtol=1e-6)
+    assert model.n_iter_ == len(expected) < 100
+
+
+def test_schedule_params_unknown_key_is_refused(small):
+    X, y = small
+    with pytest.raises(ValueError, match=r"'gamma' is not a parameter of.*'exponential'.*decay_rate"):
+        LogLossClassifier(learning_rate_schedule="exponential",
+                          schedule_params={"gamma": 2}).fit(X, y)
+
+
+# -- early stopping ---------------------------------------------------------------------
+
+
+def test_early_stopping_restores_the_best_validation_weights(cancer, monkeypatch):
+    X, y = cancer
+    masks = []
+    real_split = classifier_module.validation_split
+
+    def spy(*args):
+        masks.append(real_split(*args))
+        return masks[-1]
+
+    monkeypatch.setattr(classifier_module, "validation_split", spy)
+    model = LogLossClassifier(early_stopping=True, validation_fraction=0.2, learning_rate=0.05,
+                              n_iter_no_change=5, max_iter=500, random_state=0).fit(X, y)
+    val = masks[0]
+    # stratified: each class holds out about validation_fraction of its rows
+    for c in (0, 1):
+        assert abs(val[y == c].mean() - 0.2) < 0.02
+    assert model.n_iter_ < 500 and len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_loss_ is None
+    # the kept weights are those of the best score: recompute it with NumPy
+    p = model.predict_proba(X[val])[:, 1]
+    yv = y[val]
+    neg_xent = np.mean(yv * np.log(p) + (1 - yv) * np.log1p(-p))
+    assert neg_xent == pytest.approx(model.best_validation_score_, rel=1e-9)
+    best_epoch = int(np.argmax(model.validation_scores_))
+    assert best_epoch < model.n_iter_ - 1
+
+
+def test_early_stopping_keeps_duplicate_rows_on_one_side(cancer, monkeypatch):
+    X, y = cancer
+    masks = []
+    real_split = classifier_module.validation_split
+    monkeypatch.setattr(classifier_module, "validation_split",
+                        lambda *a: masks.append(real_split(*a)) or masks[-1])
+    Xd, yd = np.vstack([X, X[:100]]), np.hstack([y, y[:100]])
+    LogLossClassifier(early_stopping=True, random_state=0).fit(Xd, yd)
+    np.testing.assert_array_equal(masks[0][:100], masks[0][-100:])
+
+
+# -- warm start and partial_fit ----------------------------------------------------------
+
+
+def test_warm_start_continues_from_the_previous_weights(small):
+    X, y = small
+    params = {"optimizer": "sgd", "learning_rate": 0.3, "batch_size": 1000, "shuffle": False,
+              "tol": 0.0, "random_state": 0}
+    warm = LogLossClassifier(warm_start=True, max_iter=7, **params)
+    fit_quiet(warm, X, y)
+    fit_quiet(warm, X, y)
+    once = fit_quiet(LogLossClassifier(max_iter=14, **params), X, y)
+    assert warm.n_iter_ == 14 and len(warm.loss_curve_) == 14
+    np.testing.assert_allclose(warm.coefs_[0], once.coefs_[0], rtol=1e-12)
+    np.testing.assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
+
+
+def test_partial_fit_continues_adam_exactly_as_fit(small):
+    X, y = small
+    params = {"batch_size": 16, "random_state": 3, "learning_rate": 0.02}
+    full = fit_quiet(LogLossClassifier(max_iter=6, tol=0.0, n_iter_no_change=100, **params), X, y)
+    stream = LogLossClassifier(**params)
+    for _ in range(3):
+        stream.partial_fit(X, y, classes=[0, 1])
+    stream = pickle.loads(pickle.dumps(stream))  # out-of-core: the state travels as arrays
+    for _ in range(3):
+        stream.partial_fit(X, y)
+    assert stream.n_iter_ == 6
+    np.testing.assert_array_equal(stream.coefs_[0], full.coefs_[0])
+    np.testing.assert_array_equal(stream.loss_curve_, full.loss_curve_)
+
+
+def test_partial_fit_on_chunks_reaches_the_full_fit_loss(iris):
+    X, y = iris
+    order = np.random.default_rng(0).permutation(len(y))
+    stream = LogLossClassifier(learning_rate=0.05, random_state=0)
+    for _ in range(150):
+        for chunk in np.array_split(order, 3):  # each chunk lacks nothing, but is a third
+            stream.partial_fit(X[chunk], y[chunk], classes=np.unique(y))
+    full = fit_quiet(LogLossClassifier(learning_rate=0.05, max_iter=450, tol=0.0,
+                                       random_state=0), X, y)
+    Y = np.eye(3)[y]
+    ours = log_loss(Y.ravel(), expit(stream.decision_function(X)).ravel())
+    ref = log_loss(Y.ravel(), expit(full.decision_function(X)).ravel())
+    assert abs(ours - ref) < 0.01
+
+
+def test_partial_fit_errors(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        LogLossClassifier().partial_fit(X, y)
+    model = LogLossClassifier().partial_fit(X[y < 2], y[y < 2], classes=[0, 1])
+    with pytest.raises(ValueError, match=r"labels \[2\] that are not in classes"):
+        model.partial_fit(X, y)
+    with pytest.raises(ValueError, match="differs from the classes of the first"):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(AttributeError, match="partial_fit") as excinfo:
+        LogLossClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+    assert "class_weight='balanced'" in str(excinfo.value.__cause__)
+
+
+# -- divergence, interrupts ------------------------------------------------------------
+
+
+def test_sweep_with_a_far_too_large_learning_rate_completes_and_ranks_it_last(cancer):
+    X, y = cancer
+    # a deep linear network: plain SGD at learning_rate=100 grows the loss without bound
+    model = LogLossClassifier(hidden_layer_sizes=(8,), activation="identity", optimizer="sgd",
+                              max_iter=20, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = GridSearchCV(model, {"learning_rate": [1e-3, 1e-2, 100.0]}, cv=3,
+                              scoring="neg_log_loss").fit(X, y)
+    ranks = dict(zip(search.cv_results_["param_learning_rate"], search.cv_results_["rank_test_score"]))
+    assert ranks[100.0] == 3
+    assert any("learning_rate=100.0" in str(w.message) for w in caught)
+    for lr in (1e-3, 1e-2, 100.0):
+        fitted = fit_quiet(clone(model).set_params(learning_rate=lr), X, y)
+        assert not np.isnan(fitted.predict_proba(X)).any()
+        assert all(np.isfinite(W).all() for W in fitted.coefs_)
+
+
+def _send_sigint_after(seconds, times=1):
+    def fire():
+        time.sleep(seconds)
+        for _ in range(times):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=fire, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals reach the main thread only")
+def test_ctrl_c_stops_training_and_keeps_a_usable_model():
+    X, y = make_classification(n_samples=20_000, n_features=20, random_state=0)
+    model = LogLossClassifier(batch_size=32, max_iter=100_000, n_iter_no_change=10**9,
+                              random_state=0)
+    start = time.perf_counter()
+    _send_sigint_after(1.5)
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        model.fit(X, y)
+    assert time.perf_counter() - start < 30
+    assert 0 < model.n_iter_ < 100_000 == model.max_iter
+    assert np.isfinite(model.predict_proba(X)).all() and model.score(X, y) > 0.8
+    # the previous handler is back: a later SIGINT is an ordinary KeyboardInterrupt
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals reach the main thread only")
+def test_first_sigint_sets_the_stop_flag_and_a_second_one_raises():
+    from sk_logloss._interrupt import graceful_interrupt
+
+    with graceful_interrupt() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100):  # give the handler bytecode to run on
+            time.sleep(0.001)
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):
+                time.sleep(0.001)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_aborted_fit_leaves_the_previous_model_untouched(small, monkeypatch):
+    import sk_logloss._engine as engine
+
+    X, y = small
+    model = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)
+    before = {k: v for k, v in vars(model).items()}
+    proba = model.predict_proba(X)
+
+    def abort(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "train", abort)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(max_iter=50).fit(X[::-1], y[::-1])
+    assert vars(model).keys() == before.keys()
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
