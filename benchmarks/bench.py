@@ -7,7 +7,7 @@
 Scenarios (issue 3): (a) small fits per second, (b) medium binary, (c) multiclass,
 (d) large float32 with peak memory, (e) check_estimator wall time in a fresh
 process, (f) predict_proba latency and throughput, (g) memory growth over 500
-fits of mixed shapes. Training settings are the same for every estimator:
+fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression. Training settings are the same for every estimator:
 Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
 stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
 constant learning rate of 0.001. Memory figures come from child processes.
@@ -284,13 +284,42 @@ def scenario_g(args):
     return {**r, "growth_mb": growth}
 
 
+def scenario_h(args):
+    """L-BFGS (alpha = 1 / C) against LogisticRegression(C) at the same tolerance (issue 4)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_logloss import LogLossClassifier
+
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    cases = {"breast cancer 569 x 30": (StandardScaler().fit_transform(Xc), yc),
+             "20,000 x 100": make_data(20_000, 100, 2)}
+    print("\n(h) optimizer='lbfgs' vs LogisticRegression (C=1, tol=1e-8; alpha=1/C)")
+    print(f"  {'data':<24}{'ours s':>9}{'LR s':>9}{'ratio':>7}{'max |coef diff|':>17}"
+          f"{'log loss diff':>15}")
+    out = {}
+    for name, (X, y) in cases.items():
+        ours_est = LogLossClassifier(optimizer="lbfgs", alpha=1.0, tol=1e-8, max_iter=1000)
+        ref_est = LogisticRegression(C=1.0, tol=1e-8, max_iter=1000)
+        t_ours, l_ours = timed_fit(ours_est, X, y, 5)
+        t_ref, l_ref = timed_fit(ref_est, X, y, 5)
+        diff = float(abs(ours_est.coef_ - ref_est.coef_).max())
+        out[name] = {"ours_s": t_ours, "logreg_s": t_ref, "coef_diff": diff,
+                     "log_loss_diff": abs(l_ours - l_ref)}
+        print(f"  {name:<24}{t_ours:>9.3f}{t_ref:>9.3f}{t_ours / t_ref:>6.1f}x{diff:>17.1e}"
+              f"{abs(l_ours - l_ref):>15.1e}")
+    return out
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
-             "e": scenario_e, "f": scenario_f, "g": scenario_g}
+             "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="abcdefg")
+    parser.add_argument("--scenarios", default="abcdefgh")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

@@ -220,6 +220,16 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     >>> bool(abs(lbfgs.coef_ - logreg.coef_).max() < 1e-4)
     True
 
+    A warm start continues from the previous weights:
+
+    >>> import warnings
+    >>> warm = LogLossClassifier(max_iter=20, tol=0.0, warm_start=True, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # max_iter is reached on purpose
+    ...     warm = warm.fit(X, y).fit(X, y)
+    >>> warm.n_iter_
+    40
+
     Balanced class weights, and streaming with ``partial_fit``:
 
     >>> Xi, yi = load_iris(return_X_y=True)

@@ -447,3 +447,24 @@ def test_an_aborted_fit_leaves_the_previous_model_untouched(small, monkeypatch):
         model.set_params(max_iter=50).fit(X[::-1], y[::-1])
     assert vars(model).keys() == before.keys()
     np.testing.assert_array_equal(model.predict_proba(X), proba)
+
+
+def test_verbose_draws_a_progress_bar_on_a_terminal(iris, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    X, y = iris
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    model = fit_quiet(LogLossClassifier(max_iter=4, verbose=1, early_stopping=True,
+                                        random_state=0), X, y)
+    out = screen.getvalue()
+    assert "\r" in out and "4/4" in out and "epoch" in out
+    last = out.rsplit("\r", 1)[-1]
+    assert f"loss: {model.loss_curve_[-1]:.4f}" in last
+    assert f"validation score: {model.validation_scores_[-1]:.4f}" in last
+    assert "learning rate: 0.0100" in last
