@@ -288,7 +288,6 @@ def scenario_h(args):
     """L-BFGS (alpha = 1 / C) against LogisticRegression(C) at the same tolerance (issue 4)."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
     from sklearn.preprocessing import StandardScaler
 
     from sk_logloss import LogLossClassifier

@@ -449,6 +449,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                     _engine, spec, coefs, intercepts, data, validation, incremental, continuing,
                     schedule_params, seed, epoch0, stop,
                 )
+                result.loss = _network.objective(
+                    *data, result.coefs, result.intercepts, self.activation, self.alpha
+                )
         self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs)
         self._warn(result, _engine, incremental, lbfgs)
         return self

@@ -99,7 +99,7 @@ class TrainResult:
     loss_curve: np.ndarray
     validation_scores: np.ndarray  # empty without a validation set
     learning_rates: np.ndarray
-    loss: float
+    loss: float | None  # the final objective, where the engine computed it (L-BFGS)
     status: int
     optimizer_state: list | None = None
     lr_scale: float = 1.0
@@ -198,14 +198,8 @@ class _Trainer:
         # new spec is not reported as a retrace of an old one.
         self._segment_fns = {
             xla: tf.function(
-                functools.partial(_Trainer._segment, self), input_signature=fit_sig, jit_compile=xla
-            )
-            for xla in (False, True)
-        }
-        self._loss_fns = {
-            xla: tf.function(
-                functools.partial(_Trainer._full_loss, self), input_signature=data_sig,
-                jit_compile=xla,
+                functools.partial(_Trainer._segment, self), input_signature=fit_sig, jit_compile=xla,
+                autograph=False,
             )
             for xla in (False, True)
         }
@@ -305,23 +299,6 @@ class _Trainer:
         )
         return out
 
-    def _full_loss(self, X, Y, w, template, alpha):
-        """Training objective on the whole data at the current weights."""
-        self.trace_count += 1
-        n = tf.shape(X)[0]
-        B, n_steps, tail, slots = self._batches(n, template)
-        order = tf.concat([tf.range(n), tail], 0)
-
-        def step(i, acc):
-            xb, yb, bw = self._take(order, i, B, slots, n, X, Y, w)
-            loss, wsum = self._objective(xb, yb, bw, tf.zeros_like(alpha))
-            return i + 1, acc + loss * wsum
-
-        _, acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, tf.zeros([], self.dtype)))
-        l2 = tf.add_n([tf.reduce_sum(tf.square(W)) for W in self.coefs])
-        total_w = tf.reduce_sum(w)
-        return (acc + 0.5 * alpha * l2) / total_w
-
     # -- host code --------------------------------------------------------
     def reset(self, coefs, intercepts, optimizer_state=None):
         """Load weights, and the optimizer state of a previous run or a fresh one."""
@@ -381,7 +358,7 @@ def train(
 
     ``data`` is ``(X, Y, sample_weight)``: a float array in ``spec.dtype``, an
     int8 0/1 label matrix and float weights. ``validation`` is ``None`` or
-    ``(X, Y, sample_weight, multilabel)``, which turns on early stopping.
+    ``(X, Y, sample_weight)`` held out for early stopping.
     ``rates`` holds the scheduled learning rate of each epoch to run (its
     length is the number of epochs); ``adaptive`` is ``None`` or a
     ``(factor, min_rate)`` pair. ``seed`` (an int below 2**64) and the global
@@ -406,9 +383,7 @@ def train(
         d, k = spec.layer_sizes[0], spec.layer_sizes[-1]
         val_args = (tf.zeros([0, d], dtype), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
     factor, min_rate = adaptive or (1.0, 0.0)
-    fixed = (
-        tf.constant(seed, _U64), tf.constant(bool(shuffle)),
-    )
+    shuffling = (tf.constant(seed, _U64), tf.constant(bool(shuffle)))
     settings = (
         tf.constant(bool(check_convergence)), tf.constant(early), tf.constant(adaptive is not None),
         tf.constant(factor, tf.float32), tf.constant(min_rate, tf.float32),
@@ -431,7 +406,7 @@ def train(
             rate_vec = np.zeros(EPOCHS_PER_CALL, np.float32)
             rate_vec[:k] = rates[done : done + k]
             ran, best, best_score, count, scale, status, losses, vals, used = segment(
-                *args, *val_args, *fixed, tf.constant(epoch0 + done), tf.constant(k),
+                *args, *val_args, *shuffling, tf.constant(epoch0 + done), tf.constant(k),
                 tf.constant(rate_vec), *settings, scale, best, best_score, count,
             )
             status, ran = int(status), int(ran)
@@ -443,11 +418,10 @@ def train(
                 on_epoch(len(curve), curve[-1], scores[-1] if early else None, lrs[-1])
         if early and np.isfinite(float(best_score)):
             trainer.reset(*trainer.weights(best=True), trainer.optimizer_state())
-        loss = float(trainer._loss_fns[xla](*args))
         coefs, intercepts = trainer.weights()
         state = None if status == DIVERGED else trainer.optimizer_state()
     return TrainResult(
-        coefs, intercepts, np.asarray(curve), np.asarray(scores), np.asarray(lrs), loss, status,
+        coefs, intercepts, np.asarray(curve), np.asarray(scores), np.asarray(lrs), None, status,
         state, float(scale),
     )
 
@@ -468,7 +442,7 @@ class _FullBatch:
         # the concrete function skips tf.function's per-call dispatch (about 150 us),
         # which L-BFGS pays once per loss evaluation
         self.fn = tf.function(
-            functools.partial(_FullBatch._value_and_grad, self),
+            functools.partial(_FullBatch._value_and_grad, self), autograph=False,
             input_signature=[
                 tf.TensorSpec([None, d], tf.float64), tf.TensorSpec([None, k], tf.int8),
                 tf.TensorSpec([None], tf.float64), tf.TensorSpec([], tf.float64),

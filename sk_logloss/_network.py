@@ -71,3 +71,17 @@ def proba(logits, multilabel):
     if z.shape[1] == 1:
         return np.hstack([expit(-z), expit(z)])
     return softmax(log_expit(z), axis=1)
+
+
+def objective(X, Y, sample_weight, coefs, intercepts, activation, alpha):
+    """Training objective at the given weights, in float64.
+
+    Weighted mean over samples of the mean sigmoid cross-entropy of the
+    logits, plus ``0.5 * alpha * ||W||^2 / sum(sample_weight)``.
+    """
+    z = np.asarray(forward(X, coefs, intercepts, activation), dtype=np.float64)
+    xent = np.logaddexp(0.0, z) - z * Y  # log(1 + e^z) - y z, without overflow
+    w = np.asarray(sample_weight, dtype=np.float64)
+    l2 = sum(float(np.dot(W.ravel().astype(np.float64), W.ravel().astype(np.float64)))
+             for W in coefs)
+    return float((w @ xent.mean(axis=1) + 0.5 * alpha * l2) / w.sum())
