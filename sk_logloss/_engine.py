@@ -28,6 +28,11 @@ EPOCHS_PER_CALL = 32
 # returns to Python this often, where a requested stop (Ctrl-C) is honoured.
 STEPS_PER_CALL = 20_000
 
+# X of at least this many bytes is streamed: the host gathers shuffled chunks of
+# CHUNK_BYTES into two reused aligned buffers, so X is never copied whole.
+STREAM_MIN_BYTES = 64 * 2**20
+CHUNK_BYTES = 16 * 2**20
+
 # Statuses of a training run. RUNNING at the end means max_iter was reached.
 RUNNING, CONVERGED, DIVERGED, INTERRUPTED = 0, 1, 2, 3
 
@@ -158,6 +163,7 @@ class _Trainer:
         ]
         self.variables = self.coefs + self.intercepts
         self.best = [tf.Variable(v, trainable=False) for v in self.variables]
+        self.snapshot = [tf.Variable(v, trainable=False) for v in self.variables]
         self.optimizer = build_optimizer(
             spec.optimizer, dict(spec.optimizer_params), learning_rate=1e-3
         )
@@ -172,15 +178,12 @@ class _Trainer:
             tf.TensorSpec([None], self.dtype),  # batch template: its length is the batch size
             tf.TensorSpec([], self.dtype),  # alpha
         ]
-        fit_sig = data_sig + [
+        val_sig = [
             tf.TensorSpec([None, d], self.dtype),  # validation X (no rows: none)
             tf.TensorSpec([None, k], tf.int8),  # validation Y
             tf.TensorSpec([None], self.dtype),  # validation sample weights
-            tf.TensorSpec([], _U64),  # shuffle seed
-            tf.TensorSpec([], tf.bool),  # shuffle
-            tf.TensorSpec([], tf.int32),  # first epoch of this segment (for shuffling)
-            tf.TensorSpec([], tf.int32),  # epochs to run in this call, <= EPOCHS_PER_CALL
-            tf.TensorSpec([EPOCHS_PER_CALL], tf.float32),  # scheduled learning rate per epoch
+        ]
+        rule_sig = [
             tf.TensorSpec([], tf.bool),  # check convergence (False in partial_fit)
             tf.TensorSpec([], tf.bool),  # early stopping on the validation score
             tf.TensorSpec([], tf.bool),  # adaptive learning rate
@@ -188,14 +191,43 @@ class _Trainer:
             tf.TensorSpec([], tf.float32),  # adaptive minimum learning rate
             tf.TensorSpec([], self.dtype),  # tol
             tf.TensorSpec([], tf.int32),  # n_iter_no_change
+        ]
+        state_sig = [
             tf.TensorSpec([], tf.float32),  # adaptive scale of the learning rate so far
             tf.TensorSpec([], self.dtype),  # best loss so far
             tf.TensorSpec([], self.dtype),  # best validation score so far
             tf.TensorSpec([], tf.int32),  # epochs without improvement so far
         ]
+        fit_sig = [
+            *data_sig, *val_sig,
+            tf.TensorSpec([], _U64),  # shuffle seed
+            tf.TensorSpec([], tf.bool),  # shuffle
+            tf.TensorSpec([], tf.int32),  # first epoch of this segment (for shuffling)
+            tf.TensorSpec([], tf.int32),  # epochs to run in this call, <= EPOCHS_PER_CALL
+            tf.TensorSpec([EPOCHS_PER_CALL], tf.float32),  # scheduled learning rate per epoch
+            *rule_sig, *state_sig,
+        ]
         # functools.partial gives each trainer its own key in TensorFlow's
         # retracing detector (it keys methods by code object), so tracing a
         # new spec is not reported as a retrace of an old one.
+        # Streaming (X too large to share with TensorFlow without a copy): the
+        # host shuffles X chunk by chunk; these run the same epoch rules.
+        self._chunk_fns = {
+            xla: tf.function(
+                functools.partial(_Trainer._chunk, self), jit_compile=xla, autograph=False,
+                input_signature=[*data_sig, tf.TensorSpec([], tf.int32)],
+            )
+            for xla in (False, True)
+        }
+        self._begin_fn = tf.function(
+            functools.partial(_Trainer._begin_epoch, self), autograph=False,
+            input_signature=[tf.TensorSpec([], tf.float32)],
+        )
+        self._end_fn = tf.function(
+            functools.partial(_Trainer._end_epoch, self), autograph=False,
+            input_signature=[tf.TensorSpec([], self.dtype), tf.TensorSpec([], tf.float32),
+                             *val_sig, *rule_sig, *state_sig],
+        )
         self._segment_fns = {
             xla: tf.function(
                 functools.partial(_Trainer._segment, self), input_signature=fit_sig, jit_compile=xla,
@@ -227,32 +259,70 @@ class _Trainer:
         loss, _ = self._objective(Xv, Yv, wv, tf.zeros([], self.dtype))
         return -loss
 
+    def _step(self, xb, yb, bw, alpha):
+        """One optimizer step on a batch; returns the batch loss times its weight sum."""
+        with tf.GradientTape() as tape:
+            loss, wsum = self._objective(xb, yb, bw, alpha)
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply(grads, self.variables)
+        return loss * wsum
+
+    def _begin_epoch(self, rate):
+        """Remember the weights of the epoch's start and set its learning rate."""
+        for s, v in zip(self.snapshot, self.variables):
+            s.assign(v)
+        self.optimizer.learning_rate.assign(rate)
+
+    def _end_epoch(
+        self, loss, rate, Xv, Yv, wv, check, early, adaptive, factor, min_rate, tol,
+        n_iter_no_change, scale, best, score_best, count,
+    ):
+        """The end-of-epoch rules; returns ``(score, best, score_best, count, scale, status)``.
+
+        Without early stopping, training converges by MLPClassifier's rule:
+        the epoch loss failed to improve on the best by ``tol`` for more than
+        ``n_iter_no_change`` epochs. With it, the validation score (minus the
+        validation loss) failed to beat the best by ``tol``; the weights of the
+        best score are kept in ``self.best``. With the adaptive schedule a
+        stall divides the rate instead, until it would fall below
+        ``min_rate``. A non-finite epoch loss restores the weights of the
+        epoch's start and stops.
+        """
+        finite = tf.math.is_finite(loss)
+        for v, s in zip(self.variables, self.snapshot):
+            v.assign(tf.where(finite, v, s))
+        score = self._validation_score(Xv, Yv, wv)
+        better = early & (score > score_best)
+        for b, v in zip(self.best, self.variables):
+            b.assign(tf.where(better, v, b))
+        stalled = tf.where(early, score < score_best + tol, loss > best - tol)
+        count = tf.where(stalled, count + 1, 0)
+        best = tf.minimum(best, loss)
+        score_best = tf.where(early, tf.maximum(score_best, score), score_best)
+        stuck = check & (count > n_iter_no_change)
+        decay = stuck & adaptive & (rate > min_rate)
+        scale = tf.where(decay, scale * factor, scale)
+        count = tf.where(decay, 0, count)
+        status = tf.where(finite, tf.where(stuck & ~decay, CONVERGED, RUNNING), DIVERGED)
+        return score, best, score_best, count, scale, status
+
     def _segment(
         self, X, Y, w, template, alpha, Xv, Yv, wv, seed, shuffle, epoch0, n_epochs,
         rates, check, early, adaptive, factor, min_rate, tol, n_iter_no_change, lr_scale,
         best_loss, best_score, no_improve,
     ):
-        """Run up to ``n_epochs`` epochs of minibatch training, stopping early.
-
-        Without early stopping, training converges by MLPClassifier's rule:
-        the epoch loss failed to improve on the best by ``tol`` for more than
-        ``n_iter_no_change`` epochs. With it, the validation score (minus the
-        validation loss) failed to beat the best by ``tol``; the weights of the best score are kept in
-        ``self.best``. With the adaptive schedule a stall divides the rate
-        instead, until it would fall below ``min_rate``. A non-finite epoch
-        loss restores the weights of the epoch's start and stops.
-        """
+        """Run up to ``n_epochs`` epochs of minibatch training in-graph, stopping early."""
         self.trace_count += 1
         n = tf.shape(X)[0]
         B, n_steps, tail, slots = self._batches(n, template)
         total_w = tf.reduce_sum(w)
         zero = tf.zeros([], self.dtype)
         empty = tf.zeros([EPOCHS_PER_CALL], self.dtype)
+        rules = (check, early, adaptive, factor, min_rate, tol, n_iter_no_change)
 
         def epoch(e, best, score_best, count, scale, status, losses, scores, lrs):
-            snapshot = [tf.identity(v) for v in self.variables]
             rate = rates[e] * scale
-            self.optimizer.learning_rate.assign(rate)
+            self._begin_epoch(rate)
             order = tf.cond(
                 shuffle, lambda: shuffled_order(seed, epoch0 + e, n), lambda: tf.range(n)
             )
@@ -260,44 +330,42 @@ class _Trainer:
 
             def step(i, acc):
                 xb, yb, bw = self._take(order, i, B, slots, n, X, Y, w)
-                with tf.GradientTape() as tape:
-                    loss, wsum = self._objective(xb, yb, bw, alpha)
-                grads = tape.gradient(loss, self.variables)
-                self.optimizer.apply(grads, self.variables)
-                return i + 1, acc + loss * wsum
+                return i + 1, acc + self._step(xb, yb, bw, alpha)
 
             _, acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, zero))
             loss = acc / total_w
-            finite = tf.math.is_finite(loss)
-            for v, s in zip(self.variables, snapshot):
-                v.assign(tf.where(finite, v, s))
-            score = self._validation_score(Xv, Yv, wv)
-            better = early & (score > score_best)
-            for b, v in zip(self.best, self.variables):
-                b.assign(tf.where(better, v, b))
-            stalled = tf.where(early, score < score_best + tol, loss > best - tol)
-            count = tf.where(stalled, count + 1, 0)
-            best = tf.minimum(best, loss)
-            score_best = tf.where(early, tf.maximum(score_best, score), score_best)
-            stuck = check & (count > n_iter_no_change)
-            decay = stuck & adaptive & (rate > min_rate)
-            scale = tf.where(decay, scale * factor, scale)
-            count = tf.where(decay, 0, count)
-            status = tf.where(
-                finite, tf.where(stuck & ~decay, CONVERGED, RUNNING), DIVERGED
+            score, best, score_best, count, scale, status = self._end_epoch(
+                loss, rate, Xv, Yv, wv, *rules, scale, best, score_best, count
             )
             losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss])
             scores = tf.tensor_scatter_nd_update(scores, [[e]], [score])
             lrs = tf.tensor_scatter_nd_update(lrs, [[e]], [rate])
             return e + 1, best, score_best, count, scale, status, losses, scores, lrs
 
-        out = tf.while_loop(
+        return tf.while_loop(
             lambda e, *rest: (e < n_epochs) & (rest[4] == RUNNING),
             epoch,
             (0, best_loss, best_score, no_improve, lr_scale, RUNNING, empty, empty,
              tf.zeros([EPOCHS_PER_CALL], tf.float32)),
         )
-        return out
+
+    def _chunk(self, Xc, Yc, wc, template, alpha, n_valid):
+        """Minibatch steps over the first ``n_valid`` rows of a host-shuffled chunk."""
+        self.trace_count += 1
+        B = tf.shape(template)[0]
+        n_steps = (n_valid + B - 1) // B
+        slots = tf.range(B)
+
+        def step(i, acc):
+            start = i * B
+            valid = tf.cast(start + slots < n_valid, self.dtype)
+            xb = tf.slice(Xc, [start, 0], [B, -1])
+            yb = tf.slice(Yc, [start, 0], [B, -1])
+            bw = tf.slice(wc, [start], [B]) * valid
+            return i + 1, acc + self._step(xb, yb, bw, alpha)
+
+        _, acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, tf.zeros([], self.dtype)))
+        return acc
 
     # -- host code --------------------------------------------------------
     def reset(self, coefs, intercepts, optimizer_state=None):
@@ -374,8 +442,7 @@ def train(
     n_epochs = len(rates)
     xla = n_epochs * steps >= XLA_MIN_STEPS
     dtype = spec.dtype
-    args = (as_tensor(X), as_tensor(Y), as_tensor(w), tf.zeros([batch], dtype),
-            tf.constant(alpha, dtype))
+    alpha_t, template = tf.constant(alpha, dtype), tf.zeros([batch], dtype)
     early = validation is not None
     if early:
         val_args = tuple(as_tensor(a) for a in validation)
@@ -383,47 +450,139 @@ def train(
         d, k = spec.layer_sizes[0], spec.layer_sizes[-1]
         val_args = (tf.zeros([0, d], dtype), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
     factor, min_rate = adaptive or (1.0, 0.0)
-    shuffling = (tf.constant(seed, _U64), tf.constant(bool(shuffle)))
-    settings = (
+    rules = (
         tf.constant(bool(check_convergence)), tf.constant(early), tf.constant(adaptive is not None),
         tf.constant(factor, tf.float32), tf.constant(min_rate, tf.float32),
         tf.constant(tol, dtype), tf.constant(n_iter_no_change),
     )
-    per_call = 1 if on_epoch is not None else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
-    curve, scores, lrs = [], [], []
+    run = _Run(curve=[], scores=[], lrs=[], early=early, on_epoch=on_epoch)
     with trainer.lock:
         trainer.reset(coefs, intercepts, optimizer_state)
-        segment = trainer._segment_fns[xla]
-        scale = tf.constant(lr_scale, tf.float32)
-        best, best_score = tf.constant(np.inf, dtype), tf.constant(-np.inf, dtype)
-        count, status = tf.constant(0), RUNNING
-        while status == RUNNING and len(curve) < n_epochs:
-            if stop is not None and stop.requested:
-                status = INTERRUPTED
-                break
-            done = len(curve)
-            k = min(per_call, n_epochs - done)
-            rate_vec = np.zeros(EPOCHS_PER_CALL, np.float32)
-            rate_vec[:k] = rates[done : done + k]
-            ran, best, best_score, count, scale, status, losses, vals, used = segment(
-                *args, *val_args, *shuffling, tf.constant(epoch0 + done), tf.constant(k),
-                tf.constant(rate_vec), *settings, scale, best, best_score, count,
+        state = (tf.constant(lr_scale, tf.float32), tf.constant(np.inf, dtype),
+                 tf.constant(-np.inf, dtype), tf.constant(0))
+        if X.nbytes >= STREAM_MIN_BYTES:
+            status, state = _train_streaming(
+                trainer, xla, data, template, alpha_t, val_args, rules, state, rates, seed,
+                shuffle, epoch0, run, stop,
             )
-            status, ran = int(status), int(ran)
-            curve.extend(losses.numpy()[:ran].tolist())
-            lrs.extend(used.numpy()[:ran].tolist())
-            if early:
-                scores.extend(vals.numpy()[:ran].tolist())
-            if on_epoch is not None and ran:
-                on_epoch(len(curve), curve[-1], scores[-1] if early else None, lrs[-1])
-        if early and np.isfinite(float(best_score)):
+        else:
+            data_args = (as_tensor(X), as_tensor(Y), as_tensor(w), template, alpha_t)
+            shuffling = (tf.constant(seed, _U64), tf.constant(bool(shuffle)))
+            per_call = 1 if on_epoch else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
+            status = RUNNING
+            while status == RUNNING and len(run.curve) < n_epochs:
+                if stop is not None and stop.requested:
+                    status = INTERRUPTED
+                    break
+                done = len(run.curve)
+                k = min(per_call, n_epochs - done)
+                rate_vec = np.zeros(EPOCHS_PER_CALL, np.float32)
+                rate_vec[:k] = rates[done : done + k]
+                ran, best, best_score, count, scale, status, losses, vals, used = trainer._segment_fns[xla](
+                    *data_args, *val_args, *shuffling, tf.constant(epoch0 + done),
+                    tf.constant(k), tf.constant(rate_vec), *rules, *state,
+                )
+                state, status, ran = (scale, best, best_score, count), int(status), int(ran)
+                run.record(losses.numpy()[:ran], vals.numpy()[:ran], used.numpy()[:ran])
+        if early and np.isfinite(float(state[2])):
             trainer.reset(*trainer.weights(best=True), trainer.optimizer_state())
         coefs, intercepts = trainer.weights()
-        state = None if status == DIVERGED else trainer.optimizer_state()
+        opt_state = None if status == DIVERGED else trainer.optimizer_state()
     return TrainResult(
-        coefs, intercepts, np.asarray(curve), np.asarray(scores), np.asarray(lrs), None, status,
-        state, float(scale),
+        coefs, intercepts, np.asarray(run.curve), np.asarray(run.scores), np.asarray(run.lrs),
+        None, status, opt_state, float(state[0]),
     )
+
+
+@dataclass
+class _Run:
+    """Per-epoch records of a training run, and the callback that reports them."""
+
+    curve: list
+    scores: list
+    lrs: list
+    early: bool
+    on_epoch: object
+
+    def record(self, losses, scores, lrs):
+        self.curve.extend(np.asarray(losses).tolist())
+        self.lrs.extend(np.asarray(lrs).tolist())
+        if self.early:
+            self.scores.extend(np.asarray(scores).tolist())
+        if self.on_epoch is not None and len(losses):
+            score = self.scores[-1] if self.early else None
+            self.on_epoch(len(self.curve), self.curve[-1], score, self.lrs[-1])
+
+
+def host_order(seed, epoch, n):
+    """NumPy twin of :func:`shuffled_order`, for streaming: the permutation of an epoch."""
+    key = _np_mix64(np.uint64(seed) + np.uint64(epoch) * np.uint64(0x9E3779B97F4A7C15))
+    h = _np_mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
+    return np.argsort((h >> np.uint64(11)).astype(np.float64), kind="stable")
+
+
+def _np_mix64(x):
+    x = np.asarray(x, dtype=np.uint64)
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _aligned_empty(shape, dtype):
+    """An uninitialized, writeable, 64-byte-aligned array (shareable through DLPack)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + 64, np.uint8)
+    offset = -raw.ctypes.data % 64
+    return raw[offset : offset + nbytes].view(dtype).reshape(shape)
+
+
+def _train_streaming(
+    trainer, xla, data, template, alpha, val_args, rules, state, rates, seed, shuffle, epoch0,
+    run, stop,
+):
+    """Epochs over an X too large to share: the host gathers shuffled chunks, TensorFlow steps.
+
+    Peak memory is X plus two chunk buffers, never a copy of X. The epoch
+    rules are the same graph code as the in-graph loop's.
+    """
+    X, Y, w = data
+    n, batch = X.shape[0], int(template.shape[0])
+    rows = max(batch, CHUNK_BYTES // max(1, X.strides[0]) // batch * batch)
+    rows = min(rows, -(-n // batch) * batch)
+    bufs = [(_aligned_empty((rows, X.shape[1]), X.dtype), _aligned_empty((rows, Y.shape[1]), Y.dtype),
+             _aligned_empty((rows,), w.dtype)) for _ in range(2)]
+    tensors = [tuple(as_tensor(a) for a in buf) for buf in bufs]
+    total_w = float(np.sum(w, dtype=np.float64))
+    chunk_fn = trainer._chunk_fns[xla]
+    status = RUNNING
+    for e in range(len(rates)):
+        if stop is not None and stop.requested:
+            return INTERRUPTED, state
+        scale, best, best_score, count = state
+        rate = tf.constant(np.float32(rates[e]) * scale)
+        trainer._begin_fn(rate)
+        order = host_order(seed, epoch0 + e, n) if shuffle else np.arange(n)
+        acc = 0.0
+        for c, start in enumerate(range(0, n, rows)):
+            idx = order[start : start + rows]
+            (bx, by, bw), args = bufs[c % 2], tensors[c % 2]
+            m = len(idx)
+            np.take(X, idx, axis=0, out=bx[:m])
+            np.take(Y, idx, axis=0, out=by[:m])
+            np.take(w, idx, out=bw[:m])
+            acc += float(chunk_fn(*args, template, alpha, tf.constant(m)))
+        loss = tf.constant(acc / total_w, trainer.dtype)
+        score, best, best_score, count, scale, status = trainer._end_fn(
+            loss, rate, *val_args, *rules, scale, best, best_score, count
+        )
+        state, status = (scale, best, best_score, count), int(status)
+        run.record([float(loss)], [float(score)], [float(rate)])
+        if status != RUNNING:
+            break
+    return status, state
 
 
 class _FullBatch:

@@ -468,3 +468,25 @@ def test_verbose_draws_a_progress_bar_on_a_terminal(iris, monkeypatch):
     assert f"loss: {model.loss_curve_[-1]:.4f}" in last
     assert f"validation score: {model.validation_scores_[-1]:.4f}" in last
     assert "learning rate: 0.0100" in last
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"early_stopping": True}, {"shuffle": False, "batch_size": 64},
+     {"hidden_layer_sizes": (8,), "learning_rate_schedule": "adaptive"}],
+)
+def test_streaming_large_x_gives_the_same_bits_as_the_in_graph_loop(params, monkeypatch):
+    import sk_logloss._engine as engine
+
+    X, y = make_classification(n_samples=3000, n_features=10, n_classes=3, n_informative=5,
+                               random_state=0)
+    settings = {"random_state": 0, "max_iter": 15, **params}
+    in_graph = fit_quiet(LogLossClassifier(**settings), X, y)
+    # every X now counts as large: shuffled chunks of 20 rows come from the host
+    monkeypatch.setattr(engine, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(engine, "CHUNK_BYTES", 20 * X.strides[0])
+    streamed = fit_quiet(LogLossClassifier(**settings), X, y)
+    assert streamed.n_iter_ == in_graph.n_iter_
+    for a, b in zip(streamed.coefs_ + streamed.intercepts_, in_graph.coefs_ + in_graph.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(streamed.loss_curve_, in_graph.loss_curve_)
