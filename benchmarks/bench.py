@@ -98,6 +98,26 @@ def keras_wrapper(epochs=EPOCHS):
     return SKLearnClassifier(build, fit_kwargs={"epochs": epochs, "batch_size": BATCH, "verbose": 0})
 
 
+class OneHotMLP:
+    """MLPClassifier on the one-hot target: K sigmoid outputs, the model ours fits.
+
+    MLPClassifier sums the K binary cross-entropies where ours averages them,
+    so its alpha is K times ours for the same objective; probabilities are
+    the sigmoids normalized per row, as ours.
+    """
+
+    def __init__(self, n_classes, epochs=EPOCHS):
+        self.est = mlp(epochs).set_params(alpha=ALPHA * n_classes)
+
+    def fit(self, X, y):
+        self.est.fit(X, np.eye(int(y.max()) + 1, dtype=int)[y])
+        return self
+
+    def predict_proba(self, X):
+        p = self.est.predict_proba(X)
+        return p / p.sum(axis=1, keepdims=True)
+
+
 def timed_fit(est, X, y, repeats):
     """Median fit time over ``repeats`` fits after one warm-up fit."""
     from sklearn.metrics import log_loss
@@ -127,9 +147,9 @@ def fit_table(title, X, y, peers, repeats, keras_repeats):
     base_s, base_loss = rows["LogLossClassifier"]
     for name, (seconds, loss) in rows.items():
         print(f"  {name:<22}{seconds:>13.3f}{seconds / base_s:>8.1f}x{loss:>16.5f}")
-    if "MLPClassifier" in rows:
-        gap = base_loss / rows["MLPClassifier"][1] - 1
-        print(f"  loss of ours vs MLPClassifier: {gap:+.2%} (target within 1%)")
+    same = "MLPClassifier one-hot" if "MLPClassifier one-hot" in rows else "MLPClassifier"
+    gap = base_loss / rows[same][1] - 1
+    print(f"  loss of ours vs {same}: {gap:+.2%} (target within 1%)")
     return {k: {"seconds": s, "log_loss": l} for k, (s, l) in rows.items()}
 
 
@@ -166,7 +186,11 @@ def scenario_b(args):
 
 def scenario_c(args):
     X, y = make_data(20_000, 50, 5)
-    return fit_table("c) multiclass", X, y, peers_for(not args.no_keras), 3, 1)
+    # MLPClassifier fits a softmax on class labels: a different model, whose loss is lower
+    # by construction; on the one-hot target it fits ours (one-vs-rest sigmoids).
+    peers = peers_for(not args.no_keras)
+    peers.insert(2, ("MLPClassifier one-hot", lambda: OneHotMLP(5)))
+    return fit_table("c) multiclass", X, y, peers, 3, 1)
 
 
 def child_large(which):
