@@ -7,7 +7,8 @@
 Scenarios (issue 3): (a) small fits per second, (b) medium binary, (c) multiclass,
 (d) large float32 with peak memory, (e) check_estimator wall time in a fresh
 process, (f) predict_proba latency and throughput, (g) memory growth over 500
-fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression. Training settings are the same for every estimator:
+fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression;
+(i) a GridSearchCV sweep serially, on joblib processes and on a Dask cluster. Training settings are the same for every estimator:
 Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
 stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
 constant learning rate of 0.001. Memory figures come from child processes.
@@ -336,13 +337,47 @@ def scenario_h(args):
     return out
 
 
+def scenario_i(args):
+    """One GridSearchCV sweep serially, on 2 joblib process workers and on a 2-worker Dask cluster."""
+    from distributed import Client, LocalCluster
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    from sk_logloss import LogLossClassifier
+
+    X, y = make_data(20_000, 50, 2)
+    grid = {"learning_rate": [0.001, 0.003, 0.01, 0.03, 0.1], "optimizer": ["adam", "sgd"]}
+
+    def sweep(n_jobs=None):
+        search = GridSearchCV(LogLossClassifier(max_iter=20, batch_size=32, random_state=0),
+                              grid, cv=3, scoring="neg_log_loss", n_jobs=n_jobs)
+        start = time.perf_counter()
+        search.fit(X, y)
+        return time.perf_counter() - start, search.cv_results_["mean_test_score"]
+
+    t1, s1 = sweep()
+    t2, s2 = sweep(2)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster):
+        with parallel_backend("dask"):
+            t3, s3 = sweep(-1)
+    print("\n(i) GridSearchCV, 10 candidates x 3 folds on 20,000 x 50 (workers start cold: "
+          "TensorFlow import included)")
+    print(f"  n_jobs=1 {t1:.1f} s; n_jobs=2 (loky processes) {t2:.1f} s ({t1 / t2:.2f}x); "
+          f"Dask LocalCluster, 2 workers {t3:.1f} s ({t1 / t3:.2f}x)")
+    print(f"  cv_results_ identical to serial: n_jobs=2 {np.array_equal(s1, s2)}, "
+          f"Dask {np.array_equal(s1, s3)}")
+    return {"serial_s": t1, "loky_s": t2, "dask_s": t3,
+            "identical": bool(np.array_equal(s1, s2) and np.array_equal(s1, s3))}
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
-             "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h}
+             "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="abcdefgh")
+    parser.add_argument("--scenarios", default="abcdefghi")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
