@@ -94,6 +94,8 @@ def shuffled_order(seed, epoch, n):
 class ModelSpec:
     """What fixes a traced graph: layer sizes, activation, optimizer and its parameters, dtype.
 
+    ``sparse`` marks scipy.sparse input, trained through sparse-dense products.
+
     ``optimizer_params`` is a sorted tuple of ``(key, value)`` pairs.
     """
 
@@ -102,6 +104,7 @@ class ModelSpec:
     optimizer: str
     optimizer_params: tuple
     dtype: str
+    sparse: bool = False
 
 
 def freeze_params(params):
@@ -150,14 +153,42 @@ def _objective(coefs, intercepts, activation, dtype, xb, yb, bw, alpha):
     return tf.where(wsum > 0, loss, tf.zeros_like(loss)), wsum
 
 
+@dataclass
+class SparseRows:
+    """A batch of CSR rows as TensorFlow tensors: nonzero values, their columns and rows."""
+
+    values: object
+    columns: object
+    rows: object  # row of each nonzero, in range(n_rows)
+    n_rows: object
+
+
+def _first_layer(x, W):
+    """``x @ W`` for a dense batch, a :class:`SparseRows` batch or a tf.SparseTensor."""
+    if isinstance(x, SparseRows):  # only the columns present are read (and get gradients)
+        return tf.math.unsorted_segment_sum(
+            x.values[:, None] * tf.gather(W, x.columns), x.rows, x.n_rows
+        )
+    if isinstance(x, tf.SparseTensor):
+        return tf.sparse.sparse_dense_matmul(x, W)
+    return tf.matmul(x, W)
+
+
 def _logits(coefs, intercepts, activation, x):
     act = _TF_ACTIVATIONS[activation]
     h = x
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        h = tf.matmul(h, W) + b
+        h = (_first_layer(h, W) if i == 0 else tf.matmul(h, W)) + b
         if i < len(coefs) - 1:
             h = act(h)
     return h
+
+
+def sparse_tensor(X):
+    """A tf.SparseTensor of a scipy CSR matrix (for full-batch and validation products)."""
+    coo = X.tocoo()
+    indices = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
+    return tf.sparse.SparseTensor(indices, tf.constant(coo.data), [X.shape[0], X.shape[1]])
 
 
 class _Trainer:
@@ -194,14 +225,17 @@ class _Trainer:
 
         d, k = sizes[0], sizes[-1]
         data_sig = [
-            tf.TensorSpec([None, d], self.dtype),  # X
+            tf.SparseTensorSpec([None, d], self.dtype) if spec.sparse
+            else tf.TensorSpec([None, d], self.dtype),  # X
             tf.TensorSpec([None, k], tf.int8),  # Y, 0/1 labels
             tf.TensorSpec([None], self.dtype),  # sample weights
             tf.TensorSpec([None], self.dtype),  # batch template: its length is the batch size
             tf.TensorSpec([], self.dtype),  # alpha
         ]
+        val_x = (tf.SparseTensorSpec([None, d], self.dtype) if spec.sparse
+                 else tf.TensorSpec([None, d], self.dtype))
         val_sig = [
-            tf.TensorSpec([None, d], self.dtype),  # validation X (no rows: none)
+            val_x,  # validation X (no rows: none)
             tf.TensorSpec([None, k], tf.int8),  # validation Y
             tf.TensorSpec([None], self.dtype),  # validation sample weights
         ]
@@ -269,7 +303,24 @@ class _Trainer:
         start = i * B
         idx = tf.slice(order, [start], [B])
         valid = tf.cast(start + slots < n, self.dtype)
-        return tf.gather(X, idx), tf.gather(Y, idx), tf.gather(w, idx) * valid
+        if isinstance(X, tuple):  # sparse: (columns, values) ragged by row
+            cols, vals = tf.gather(X[0], idx), tf.gather(X[1], idx)
+            xb = SparseRows(vals.values, cols.values, tf.cast(cols.value_rowids(), tf.int32), B)
+        else:
+            xb = tf.gather(X, idx)
+        return xb, tf.gather(Y, idx), tf.gather(w, idx) * valid
+
+    def _rows(self, X):
+        """Number of rows, and X as :meth:`_take` reads it (sparse: ragged columns and values)."""
+        if not self.spec.sparse:
+            return tf.shape(X)[0], X
+        nrows = X.dense_shape[0]
+        rowids = X.indices[:, 0]
+        cols = tf.RaggedTensor.from_value_rowids(
+            tf.cast(X.indices[:, 1], tf.int32), rowids, nrows=nrows
+        )
+        vals = tf.RaggedTensor.from_value_rowids(X.values, rowids, nrows=nrows)
+        return tf.cast(nrows, tf.int32), (cols, vals)
 
     def _objective(self, xb, yb, bw, alpha):
         return _objective(
@@ -335,7 +386,7 @@ class _Trainer:
     ):
         """Run up to ``n_epochs`` epochs of minibatch training in-graph, stopping early."""
         self.trace_count += 1
-        n = tf.shape(X)[0]
+        n, X = self._rows(X)
         B, n_steps, tail, slots = self._batches(n, template)
         total_w = tf.reduce_sum(w)
         zero = tf.zeros([], self.dtype)
@@ -462,14 +513,19 @@ def train(
     batch = min(batch_size, n)
     steps = -(-n // batch)
     n_epochs = len(rates)
-    xla = n_epochs * steps >= XLA_MIN_STEPS
+    # sparse batches have varying nonzero counts: TensorFlow's graph executor only
+    xla = n_epochs * steps >= XLA_MIN_STEPS and not spec.sparse
     dtype = spec.dtype
     alpha_t, template = tf.constant(alpha, dtype), tf.zeros([batch], dtype)
     early = validation is not None
+    d, k = spec.layer_sizes[0], spec.layer_sizes[-1]
     if early:
-        val_args = tuple(as_tensor(a) for a in validation)
+        Xv = sparse_tensor(validation[0]) if spec.sparse else as_tensor(validation[0])
+        val_args = (Xv, *(as_tensor(a) for a in validation[1:]))
+    elif spec.sparse:
+        val_args = (tf.sparse.SparseTensor(tf.zeros([0, 2], tf.int64), tf.zeros([0], dtype),
+                                           [0, d]), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
     else:
-        d, k = spec.layer_sizes[0], spec.layer_sizes[-1]
         val_args = (tf.zeros([0, d], dtype), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
     factor, min_rate = adaptive or (1.0, 0.0)
     rules = (
@@ -482,13 +538,14 @@ def train(
         trainer.reset(coefs, intercepts, optimizer_state)
         state = (tf.constant(lr_scale, tf.float32), tf.constant(np.inf, dtype),
                  tf.constant(-np.inf, dtype), tf.constant(0))
-        if X.nbytes >= STREAM_MIN_BYTES:
+        if not spec.sparse and X.nbytes >= STREAM_MIN_BYTES:
             status, state = _train_streaming(
                 trainer, xla, data, template, alpha_t, val_args, rules, state, rates, seed,
                 shuffle, epoch0, run, stop,
             )
         else:
-            data_args = (as_tensor(X), as_tensor(Y), as_tensor(w), template, alpha_t)
+            Xt = sparse_tensor(X) if spec.sparse else as_tensor(X)
+            data_args = (Xt, as_tensor(Y), as_tensor(w), template, alpha_t)
             shuffling = (tf.constant(seed, _U64), tf.constant(bool(shuffle)))
             per_call = 1 if on_epoch else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
             status = RUNNING
@@ -625,7 +682,9 @@ class _FullBatch:
         self.fn = tf.function(
             functools.partial(_FullBatch._value_and_grad, self), autograph=False,
             input_signature=[
-                tf.TensorSpec([None, d], tf.float64), tf.TensorSpec([None, k], tf.int8),
+                tf.SparseTensorSpec([None, d], tf.float64) if spec.sparse
+                else tf.TensorSpec([None, d], tf.float64),
+                tf.TensorSpec([None, k], tf.int8),
                 tf.TensorSpec([None], tf.float64), tf.TensorSpec([], tf.float64),
                 tf.TensorSpec([None], tf.float64),
             ],
@@ -676,7 +735,8 @@ def minimize_lbfgs(
         if fb is None:
             fb = _FULL_BATCH[spec] = _FullBatch(spec)
     X, Y, w = data
-    tensors = (as_tensor(X), as_tensor(Y), as_tensor(w), tf.constant(alpha, tf.float64))
+    Xt = sparse_tensor(X) if spec.sparse else as_tensor(X)
+    tensors = (Xt, as_tensor(Y), as_tensor(w), tf.constant(alpha, tf.float64))
 
     def fun(theta):
         loss, grad = fb.fn(*tensors, tf.constant(theta))

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
@@ -154,17 +155,37 @@ def _mix64(x):
     return x ^ (x >> np.uint64(31))
 
 
+def _pair_hashes(values, columns, key):
+    """Keyed hashes of (column, value) pairs; values compared as float64 bits."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    return _mix64(_mix64(bits + np.uint64(key)) ^ (columns.astype(np.uint64) * _GOLD))
+
+
 def row_hashes(X, groups, key):
-    """A keyed 64-bit hash of each row's bytes and group: equal rows hash equal."""
-    a = np.ascontiguousarray(X)
-    raw = a.view(np.uint8).reshape(a.shape[0], -1)
-    if raw.shape[1] % 8:
-        raw = np.hstack([raw, np.zeros((raw.shape[0], -raw.shape[1] % 8), np.uint8)])
-    words = raw.view(np.uint64)
-    h = np.full(a.shape[0], np.uint64(key), dtype=np.uint64)
-    for j in range(words.shape[1]):
-        h = _mix64((h ^ words[:, j]) + _GOLD)
-    return _mix64((h ^ groups.astype(np.uint64)) + _GOLD)
+    """A keyed 64-bit hash of each row's nonzero (column, value) pairs and its group.
+
+    Equal rows hash equal, and a row hashes the same dense or sparse (explicit
+    zeros are ignored): the hash is a wrapping sum over the row's nonzeros.
+    """
+    n = X.shape[0]
+    sums = np.zeros(n, dtype=np.uint64)
+    if issparse(X):
+        csr = X.tocsr()
+        pair = _pair_hashes(csr.data, csr.indices, key)
+        pair[csr.data == 0] = 0
+        lengths = np.diff(csr.indptr)
+        if pair.size:
+            starts = csr.indptr[:-1][lengths > 0]
+            sums[lengths > 0] = np.add.reduceat(pair, starts)
+    else:
+        X = np.asarray(X)
+        columns = np.arange(X.shape[1])
+        for start in range(0, n, 8192):  # blocks bound the temporaries
+            block = X[start : start + 8192]
+            pair = _pair_hashes(block, columns[None, :], key)
+            pair[block == 0] = 0
+            sums[start : start + 8192] = pair.sum(axis=1, dtype=np.uint64)
+    return _mix64((sums ^ groups.astype(np.uint64)) + _GOLD + np.uint64(key))
 
 
 def validation_split(X, groups, weights, fraction, key):

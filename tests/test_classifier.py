@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -342,12 +341,6 @@ def test_divergence_keeps_finite_weights_and_warns(binary):
         model = LogLossClassifier(optimizer="sgd", learning_rate=1e30, random_state=0).fit(X, y)
     assert all(np.isfinite(W).all() for W in model.coefs_)
     assert not np.isnan(model.predict_proba(X / 1e30)).any()
-
-
-def test_sparse_input_is_refused_with_a_clear_type_error(binary):
-    X, y = binary
-    with pytest.raises(TypeError, match="dense data is required"):
-        LogLossClassifier().fit(sp.csr_matrix(X), y)
 
 
 @pytest.mark.parametrize(

@@ -47,9 +47,8 @@ def test_dask_cluster_gives_identical_cv_results(data, serial):
     from joblib import parallel_backend
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster):
-        with parallel_backend("dask"):
-            on_dask = sweep(*data, n_jobs=-1)
+                      dashboard_address=None) as cluster, Client(cluster), parallel_backend("dask"):
+        on_dask = sweep(*data, n_jobs=-1)
     for key in ("mean_test_score", "split1_test_score"):
         np.testing.assert_array_equal(on_dask.cv_results_[key], serial.cv_results_[key])
 

@@ -1,0 +1,112 @@
+"""scipy.sparse input: trained and predicted without densifying, equal to the dense results."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sk_logloss import LogLossClassifier
+
+FORMATS = [sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.csr_array, sp.csc_array, sp.coo_array]
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=500, n_features=40, n_informative=8, n_classes=3,
+                               random_state=0)
+    X[np.abs(X) < 1.2] = 0  # about 77% zeros
+    return X, y
+
+
+@pytest.fixture
+def no_densify(monkeypatch):
+    """Make densifying any scipy.sparse container wider than 3 columns (an X, not labels) fail.
+
+    (LabelBinarizer densifies its own sparse label matrix of n_classes columns.)
+    """
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.csr_array, sp.csc_array,
+                sp.coo_array):
+        for name in ("toarray", "todense"):
+            original = getattr(cls, name)
+
+            def guarded(self, *args, _original=original, **kwargs):
+                if self.shape[1] > 3:
+                    raise AssertionError("a sparse X was densified")
+                return _original(self, *args, **kwargs)
+
+            monkeypatch.setattr(cls, name, guarded)
+
+
+def fit_quiet(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"early_stopping": True}, {"hidden_layer_sizes": (8,)}, {"optimizer": "lbfgs"}],
+    ids=["adam", "early-stopping", "hidden", "lbfgs"],
+)
+def test_sparse_fit_matches_dense_fit_without_densifying(data, fmt, params, no_densify):
+    X, y = data
+    settings = {"random_state": 0, "max_iter": 15, **params}
+    dense = fit_quiet(LogLossClassifier(**settings), X, y)
+    Xs = fmt(X)
+    sparse = fit_quiet(LogLossClassifier(**settings), Xs, y)
+    assert sparse.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(sparse.coefs_[0], dense.coefs_[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X), atol=1e-12)
+    assert sparse.loss_ == pytest.approx(dense.loss_, rel=1e-10)
+    np.testing.assert_array_equal(sparse.predict(Xs), dense.predict(X))
+
+
+def test_sparse_partial_fit_and_float32(data, no_densify):
+    X, y = data
+    Xs = sp.csr_matrix(X.astype(np.float32))
+    model = LogLossClassifier(random_state=0)
+    for chunk in np.array_split(np.arange(len(y)), 4):
+        model.partial_fit(Xs[chunk], y[chunk], classes=[0, 1, 2])
+    assert model.coefs_[0].dtype == np.float32 and model.n_iter_ == 4
+    assert np.isfinite(model.predict_proba(Xs)).all()
+
+
+def test_lbfgs_on_sparse_tfidf_matches_logistic_regression(no_densify):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    docs, y = [], []
+    for i in range(400):  # two topics sharing a vocabulary, drawn locally
+        label = i % 2
+        vocab = words[:200] if label else words[100:]
+        docs.append(" ".join(rng.choice(vocab, size=20)))
+        y.append(label)
+    X = TfidfVectorizer().fit_transform(docs)
+    ours = LogLossClassifier(optimizer="lbfgs", alpha=1.0, tol=1e-10, max_iter=1000).fit(X, y)
+    ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
+
+
+def test_text_pipeline_grid_search(no_densify):
+    rng = np.random.default_rng(1)
+    topics = [["ball", "goal", "team", "match"], ["vote", "law", "party", "court"],
+              ["cell", "gene", "virus", "protein"]]
+    filler = ["the", "a", "of", "and", "in", "report", "today"]
+    docs, y = [], []
+    for i in range(300):
+        k = i % 3
+        docs.append(" ".join(rng.choice(topics[k] + filler, size=12)))
+        y.append(k)
+    pipe = make_pipeline(TfidfVectorizer(), LogLossClassifier(max_iter=50, random_state=0))
+    search = fit_quiet(
+        GridSearchCV(pipe, {"loglossclassifier__learning_rate": [0.01, 0.1]}, cv=3), docs, y
+    )
+    assert search.best_score_ > 0.9
+    assert search.predict(["the goal of the team"])[0] == 0
