@@ -8,7 +8,8 @@ Scenarios (issue 3): (a) small fits per second, (b) medium binary, (c) multiclas
 (d) large float32 with peak memory, (e) check_estimator wall time in a fresh
 process, (f) predict_proba latency and throughput, (g) memory growth over 500
 fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression;
-(i) a GridSearchCV sweep serially, on joblib processes and on a Dask cluster. Training settings are the same for every estimator:
+(i) a GridSearchCV sweep serially, on joblib processes and on a Dask cluster;
+(j) sparse 200,000 x 50,000 CSR against SGDClassifier (issue 5). Training settings are the same for every estimator:
 Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
 stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
 constant learning rate of 0.001. Memory figures come from child processes.
@@ -216,6 +217,85 @@ def child_large(which):
             "x_mb": X.nbytes / 2**20, "log_loss": loss, "coef_dtype": str(est.coefs_[0].dtype)}
 
 
+def make_sparse(n, d, classes, nnz_per_row, seed=0):
+    """CSR rows of ``nnz_per_row`` random columns (uniform values), labels from a linear model."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    cols = rng.integers(0, d, size=n * nnz_per_row).astype(np.int32)
+    vals = rng.random(n * nnz_per_row)
+    X = sp.csr_matrix((vals, cols, np.arange(0, n * nnz_per_row + 1, nnz_per_row)), shape=(n, d))
+    X.sum_duplicates()
+    W = rng.standard_normal((d, classes))
+    z = X @ W + rng.gumbel(size=(n, classes)) * 0.5
+    return X, (z.argmax(1) if classes > 2 else (z[:, 0] > z[:, 1]).astype(int))
+
+
+SPARSE_EPOCHS = 5
+
+
+def child_sparse(which):
+    """Child process: one fit on 200,000 x 50,000 CSR at 0.1% density; time and memory."""
+    import threading
+
+    from sklearn.linear_model import SGDClassifier
+
+    from sk_logloss import LogLossClassifier
+
+    name, classes = which.split(":")
+    X, y = make_sparse(200_000, 50_000, int(classes), 50)
+    if name.startswith("ours"):  # load TensorFlow (and trace nothing big) before measuring
+        LogLossClassifier(max_iter=2).fit(X[:50], np.arange(50) % 2)
+        batch = 2000 if name == "ours-2000" else "auto"
+        est = LogLossClassifier(max_iter=SPARSE_EPOCHS, tol=0.0, batch_size=batch,
+                                random_state=0)
+    else:
+        est = SGDClassifier(loss="log_loss", max_iter=SPARSE_EPOCHS, tol=None, random_state=0)
+    before, peak, done = rss_mb(), [0.0], [False]
+
+    def sample():
+        while not done[0]:
+            peak[0] = max(peak[0], rss_mb())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    start = time.perf_counter()
+    est.fit(X, y)  # first fit: compilation included
+    first = time.perf_counter() - start
+    done[0] = True
+    sampler.join()
+    start = time.perf_counter()
+    est.fit(X, y)  # a warm fit, as in a sweep over learning rates
+    warm = time.perf_counter() - start
+    from sklearn.metrics import log_loss
+
+    x_mb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+    return {"first_s": first, "seconds": warm, "extra_mb": peak[0] - before, "x_mb": x_mb,
+            "log_loss": log_loss(y, est.predict_proba(X)), "accuracy": est.score(X, y)}
+
+
+def scenario_j(args):
+    print(f"\n(j) sparse: 200,000 x 50,000 CSR, 0.1% density (10M nonzeros), {SPARSE_EPOCHS} "
+          f"epochs, each fit in its own process")
+    print(f"  {'estimator':<29}{'classes':>7}{'first s':>8}{'warm s':>8}{'vs SGD':>8}"
+          f"{'extra MB':>9}{'x X':>6}{'log loss':>9}")
+    out = {}
+    for classes in (2, 20):
+        res = {w: run_child("sparse", f"{w}:{classes}") for w in ("sgd", "ours", "ours-2000")}
+        for w, label in (("sgd", "SGDClassifier(log_loss)"), ("ours", "LogLossClassifier batch 200"),
+                         ("ours-2000", "LogLossClassifier batch 2000")):
+            r = res[w]
+            print(f"  {label:<29}{classes:>7}{r['first_s']:>8.2f}{r['seconds']:>8.2f}"
+                  f"{r['seconds'] / res['sgd']['seconds']:>7.1f}x{r['extra_mb']:>9.0f}"
+                  f"{r['extra_mb'] / r['x_mb']:>5.1f}x{r['log_loss']:>9.4f}")
+        out[classes] = res
+    print("  X's data + indices + indptr: "
+          f"{out[2]['sgd']['x_mb']:.0f} MB; 'extra': peak during the first fit above the memory "
+          "before it; 'vs SGD': warm fits; targets: time <= 2x SGD, extra <= a few x X bytes")
+    return out
+
+
 def run_child(kind, which):
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, which], capture_output=True, text=True,
@@ -371,19 +451,21 @@ def scenario_i(args):
 
 
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
-             "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i}
+             "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i,
+             "j": scenario_j}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="abcdefghi")
+    parser.add_argument("--scenarios", default="abcdefghij")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, which = args.child
-        print(json.dumps({"large": child_large, "growth": child_growth}[kind](which)))
+        children = {"large": child_large, "growth": child_growth, "sparse": child_sparse}
+        print(json.dumps(children[kind](which)))
         return
     import sklearn
     import tensorflow as tf

@@ -19,6 +19,9 @@ from ._optimizers import build_optimizer, lbfgs_options
 # 0.35 s for each new data shape. The choice depends only on the fit's settings,
 # never on what ran before, so a given random_state always gives the same bits.
 XLA_MIN_STEPS = 10_000
+# ... and so is any run on data of at least this many bytes, whose steps cost
+# enough for the compilation to pay off even in a few epochs.
+XLA_MIN_BYTES = 32 * 2**20
 
 # Epochs per call at most: the per-epoch buffers have this fixed length, so
 # neither max_iter nor verbose changes a compiled shape.
@@ -164,7 +167,7 @@ class SparseRows:
 
 
 def _first_layer(x, W):
-    """``x @ W`` for a dense batch, a :class:`SparseRows` batch or a tf.SparseTensor."""
+    """``x @ W`` for a dense batch or a :class:`SparseRows` batch (sparse X)."""
     if isinstance(x, SparseRows):  # only the columns present are read (and get gradients)
         return tf.math.unsorted_segment_sum(
             x.values[:, None] * tf.gather(W, x.columns), x.rows, x.n_rows
@@ -184,11 +187,25 @@ def _logits(coefs, intercepts, activation, x):
     return h
 
 
-def sparse_tensor(X):
-    """A tf.SparseTensor of a scipy CSR matrix (for full-batch and validation products)."""
-    coo = X.tocoo()
-    indices = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
-    return tf.sparse.SparseTensor(indices, tf.constant(coo.data), [X.shape[0], X.shape[1]])
+def csr_tensors(X, batch):
+    """A CSR matrix's (indptr, indices, data) as tensors, shared without copies where possible.
+
+    A fourth, all-zero tensor's length is the nonzero slots of a batch: the
+    nonzeros of the ``batch`` longest rows.
+    """
+    indices = X.indices if X.indices.dtype == np.int32 else X.indices.astype(np.int32)
+    lengths = np.diff(X.indptr)
+    top = min(batch, len(lengths))
+    cap = max(1, int(np.partition(lengths, len(lengths) - top)[-top:].sum()))
+    return (tf.constant(X.indptr.astype(np.int64, copy=False)), as_tensor(indices),
+            as_tensor(X.data), tf.zeros([cap], tf.int8))
+
+
+def coo_tensors(X):
+    """Every nonzero of a CSR matrix as ``(values, columns, rows)`` tensors."""
+    rows = np.repeat(np.arange(X.shape[0], dtype=np.int32), np.diff(X.indptr))
+    return (tf.constant(X.data), tf.constant(X.indices.astype(np.int32, copy=False)),
+            tf.constant(rows))
 
 
 class _Trainer:
@@ -224,16 +241,21 @@ class _Trainer:
         self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
 
         d, k = sizes[0], sizes[-1]
+        x_sig = tf.TensorSpec([None, d], self.dtype)
+        if spec.sparse:  # CSR arrays: indptr, column indices, values; nonzero-slot template
+            x_sig = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int32),
+                     tf.TensorSpec([None], self.dtype), tf.TensorSpec([None], tf.int8))
         data_sig = [
-            tf.SparseTensorSpec([None, d], self.dtype) if spec.sparse
-            else tf.TensorSpec([None, d], self.dtype),  # X
+            x_sig,  # X
             tf.TensorSpec([None, k], tf.int8),  # Y, 0/1 labels
             tf.TensorSpec([None], self.dtype),  # sample weights
             tf.TensorSpec([None], self.dtype),  # batch template: its length is the batch size
             tf.TensorSpec([], self.dtype),  # alpha
         ]
-        val_x = (tf.SparseTensorSpec([None, d], self.dtype) if spec.sparse
-                 else tf.TensorSpec([None, d], self.dtype))
+        val_x = tf.TensorSpec([None, d], self.dtype)
+        if spec.sparse:  # the validation rows' nonzeros: values, columns, rows
+            val_x = (tf.TensorSpec([None], self.dtype), tf.TensorSpec([None], tf.int32),
+                     tf.TensorSpec([None], tf.int32))
         val_sig = [
             val_x,  # validation X (no rows: none)
             tf.TensorSpec([None, k], tf.int8),  # validation Y
@@ -303,24 +325,41 @@ class _Trainer:
         start = i * B
         idx = tf.slice(order, [start], [B])
         valid = tf.cast(start + slots < n, self.dtype)
-        if isinstance(X, tuple):  # sparse: (columns, values) ragged by row
-            cols, vals = tf.gather(X[0], idx), tf.gather(X[1], idx)
-            xb = SparseRows(vals.values, cols.values, tf.cast(cols.value_rowids(), tf.int32), B)
+        if isinstance(X, tuple):  # sparse CSR
+            xb = self._sparse_rows(X, idx, B)
         else:
             xb = tf.gather(X, idx)
         return xb, tf.gather(Y, idx), tf.gather(w, idx) * valid
 
     def _rows(self, X):
-        """Number of rows, and X as :meth:`_take` reads it (sparse: ragged columns and values)."""
+        """Number of rows of X (dense, or the CSR tuple)."""
         if not self.spec.sparse:
             return tf.shape(X)[0], X
-        nrows = X.dense_shape[0]
-        rowids = X.indices[:, 0]
-        cols = tf.RaggedTensor.from_value_rowids(
-            tf.cast(X.indices[:, 1], tf.int32), rowids, nrows=nrows
+        return tf.shape(X[0])[0] - 1, X
+
+    def _sparse_rows(self, X, idx, B):
+        """The nonzeros of CSR rows ``idx`` in a fixed number of slots (static under XLA).
+
+        The slot count (the template's length) bounds the nonzeros of any B
+        rows; unused slots get value 0 in row 0.
+        """
+        indptr, indices, values, slots_template = X
+        cap = tf.shape(slots_template)[0]
+        starts = tf.gather(indptr, idx)
+        lens = tf.cast(tf.gather(indptr, idx + 1) - starts, tf.int32)
+        ends = tf.cumsum(lens)
+        # row of slot k: how many rows end at or before k
+        marks = tf.tensor_scatter_nd_add(
+            tf.zeros([cap + 1], tf.int32), tf.minimum(ends, cap)[:, None], tf.ones([B], tf.int32)
         )
-        vals = tf.RaggedTensor.from_value_rowids(X.values, rowids, nrows=nrows)
-        return tf.cast(nrows, tf.int32), (cols, vals)
+        k = tf.range(cap)
+        row = tf.minimum(tf.cumsum(marks)[:cap], B - 1)
+        used = k < ends[-1]
+        pos = tf.gather(starts, row) + tf.cast(k - (tf.gather(ends, row) - tf.gather(lens, row)),
+                                               tf.int64)
+        pos = tf.where(used, pos, tf.zeros_like(pos))
+        vals = tf.gather(values, pos) * tf.cast(used, self.dtype)
+        return SparseRows(vals, tf.gather(indices, pos), tf.where(used, row, 0), B)
 
     def _objective(self, xb, yb, bw, alpha):
         return _objective(
@@ -329,6 +368,8 @@ class _Trainer:
 
     def _validation_score(self, Xv, Yv, wv):
         """Minus the weighted mean sigmoid cross-entropy of the validation set (no L2 term)."""
+        if isinstance(Xv, tuple):
+            Xv = SparseRows(*Xv, tf.shape(Yv)[0])
         loss, _ = self._objective(Xv, Yv, wv, tf.zeros([], self.dtype))
         return -loss
 
@@ -513,18 +554,18 @@ def train(
     batch = min(batch_size, n)
     steps = -(-n // batch)
     n_epochs = len(rates)
-    # sparse batches have varying nonzero counts: TensorFlow's graph executor only
-    xla = n_epochs * steps >= XLA_MIN_STEPS and not spec.sparse
+    data_bytes = X.data.nbytes + X.indices.nbytes if spec.sparse else X.nbytes
+    xla = n_epochs * steps >= XLA_MIN_STEPS or data_bytes >= XLA_MIN_BYTES
     dtype = spec.dtype
     alpha_t, template = tf.constant(alpha, dtype), tf.zeros([batch], dtype)
     early = validation is not None
     d, k = spec.layer_sizes[0], spec.layer_sizes[-1]
     if early:
-        Xv = sparse_tensor(validation[0]) if spec.sparse else as_tensor(validation[0])
+        Xv = coo_tensors(validation[0]) if spec.sparse else as_tensor(validation[0])
         val_args = (Xv, *(as_tensor(a) for a in validation[1:]))
     elif spec.sparse:
-        val_args = (tf.sparse.SparseTensor(tf.zeros([0, 2], tf.int64), tf.zeros([0], dtype),
-                                           [0, d]), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
+        val_args = ((tf.zeros([0], dtype), tf.zeros([0], tf.int32), tf.zeros([0], tf.int32)),
+                    tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
     else:
         val_args = (tf.zeros([0, d], dtype), tf.zeros([0, k], tf.int8), tf.zeros([0], dtype))
     factor, min_rate = adaptive or (1.0, 0.0)
@@ -544,8 +585,8 @@ def train(
                 shuffle, epoch0, run, stop,
             )
         else:
-            Xt = sparse_tensor(X) if spec.sparse else as_tensor(X)
-            data_args = (Xt, as_tensor(Y), as_tensor(w), template, alpha_t)
+            data_args = (csr_tensors(X, batch) if spec.sparse else as_tensor(X), as_tensor(Y),
+                         as_tensor(w), template, alpha_t)
             shuffling = (tf.constant(seed, _U64), tf.constant(bool(shuffle)))
             per_call = 1 if on_epoch else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
             status = RUNNING
@@ -682,7 +723,8 @@ class _FullBatch:
         self.fn = tf.function(
             functools.partial(_FullBatch._value_and_grad, self), autograph=False,
             input_signature=[
-                tf.SparseTensorSpec([None, d], tf.float64) if spec.sparse
+                (tf.TensorSpec([None], tf.float64), tf.TensorSpec([None], tf.int32),
+                 tf.TensorSpec([None], tf.int32)) if spec.sparse
                 else tf.TensorSpec([None, d], tf.float64),
                 tf.TensorSpec([None, k], tf.int8),
                 tf.TensorSpec([None], tf.float64), tf.TensorSpec([], tf.float64),
@@ -692,6 +734,8 @@ class _FullBatch:
 
     def _value_and_grad(self, X, Y, w, alpha, theta):
         self.trace_count += 1
+        if isinstance(X, tuple):  # sparse: every nonzero
+            X = SparseRows(*X, tf.shape(Y)[0])
         with tf.GradientTape() as tape:
             tape.watch(theta)
             parts, offset = [], 0
@@ -735,7 +779,7 @@ def minimize_lbfgs(
         if fb is None:
             fb = _FULL_BATCH[spec] = _FullBatch(spec)
     X, Y, w = data
-    Xt = sparse_tensor(X) if spec.sparse else as_tensor(X)
+    Xt = coo_tensors(X) if spec.sparse else as_tensor(X)
     tensors = (Xt, as_tensor(Y), as_tensor(w), tf.constant(alpha, tf.float64))
 
     def fun(theta):
