@@ -306,13 +306,23 @@ class _Trainer:
             input_signature=[tf.TensorSpec([], self.dtype), tf.TensorSpec([], tf.float32),
                              *val_sig, *rule_sig, *state_sig],
         )
-        self._segment_fns = {
-            xla: tf.function(
-                functools.partial(_Trainer._segment, self), input_signature=fit_sig, jit_compile=xla,
-                autograph=False,
+        self._fit_sig = fit_sig
+        self._segment_fns = {}
+
+    def segment_fn(self, xla, early, adaptive, shuffle):
+        """The in-graph training loop, specialized on what the fit uses (traced on first use).
+
+        Early stopping, the adaptive schedule and shuffling are fixed at trace
+        time, so a plain fit runs none of their operations in its epochs.
+        """
+        key = (xla, early, adaptive, shuffle)
+        fn = self._segment_fns.get(key)
+        if fn is None:
+            fn = self._segment_fns[key] = tf.function(
+                functools.partial(_Trainer._segment, self, key[1:]),
+                input_signature=self._fit_sig, jit_compile=xla, autograph=False,
             )
-            for xla in (False, True)
-        }
+        return fn
 
     # -- graph code -------------------------------------------------------
     def _batches(self, n, template):
@@ -389,7 +399,7 @@ class _Trainer:
 
     def _end_epoch(
         self, loss, rate, Xv, Yv, wv, check, early, adaptive, factor, min_rate, tol,
-        n_iter_no_change, scale, best, score_best, count,
+        n_iter_no_change, scale, best, score_best, count, static=(True, True),
     ):
         """The end-of-epoch rules; returns ``(score, best, score_best, count, scale, status)``.
 
@@ -402,26 +412,33 @@ class _Trainer:
         ``min_rate``. A non-finite epoch loss restores the weights of the
         epoch's start and stops.
         """
+        static_early, static_adaptive = static  # False: known off at trace time
         finite = tf.math.is_finite(loss)
         for v, s in zip(self.variables, self.snapshot):
             v.assign(tf.where(finite, v, s))
-        score = self._validation_score(Xv, Yv, wv)
-        better = early & (score > score_best)
-        for b, v in zip(self.best, self.variables):
-            b.assign(tf.where(better, v, b))
-        stalled = tf.where(early, score < score_best + tol, loss > best - tol)
+        if static_early:
+            score = self._validation_score(Xv, Yv, wv)
+            better = early & (score > score_best)
+            for b, v in zip(self.best, self.variables):
+                b.assign(tf.where(better, v, b))
+            stalled = tf.where(early, score < score_best + tol, loss > best - tol)
+            score_best = tf.where(early, tf.maximum(score_best, score), score_best)
+        else:
+            score, stalled = tf.zeros([], self.dtype), loss > best - tol
         count = tf.where(stalled, count + 1, 0)
         best = tf.minimum(best, loss)
-        score_best = tf.where(early, tf.maximum(score_best, score), score_best)
         stuck = check & (count > n_iter_no_change)
-        decay = stuck & adaptive & (rate > min_rate)
-        scale = tf.where(decay, scale * factor, scale)
-        count = tf.where(decay, 0, count)
+        if static_adaptive:
+            decay = stuck & adaptive & (rate > min_rate)
+            scale = tf.where(decay, scale * factor, scale)
+            count = tf.where(decay, 0, count)
+        else:
+            decay = tf.zeros([], tf.bool)
         status = tf.where(finite, tf.where(stuck & ~decay, CONVERGED, RUNNING), DIVERGED)
         return score, best, score_best, count, scale, status
 
     def _segment(
-        self, X, Y, w, template, alpha, Xv, Yv, wv, seed, shuffle, epoch0, n_epochs,
+        self, static, X, Y, w, template, alpha, Xv, Yv, wv, seed, shuffle, epoch0, n_epochs,
         rates, check, early, adaptive, factor, min_rate, tol, n_iter_no_change, lr_scale,
         best_loss, best_score, no_improve,
     ):
@@ -437,9 +454,7 @@ class _Trainer:
         def epoch(e, best, score_best, count, scale, status, losses, scores, lrs):
             rate = rates[e] * scale
             self._begin_epoch(rate)
-            order = tf.cond(
-                shuffle, lambda: shuffled_order(seed, epoch0 + e, n), lambda: tf.range(n)
-            )
+            order = shuffled_order(seed, epoch0 + e, n) if static[2] else tf.range(n)
             order = tf.concat([order, tail], 0)
 
             def step(i, acc):
@@ -449,7 +464,8 @@ class _Trainer:
             _, acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, zero))
             loss = acc / total_w
             score, best, score_best, count, scale, status = self._end_epoch(
-                loss, rate, Xv, Yv, wv, *rules, scale, best, score_best, count
+                loss, rate, Xv, Yv, wv, *rules, scale, best, score_best, count,
+                static=static[:2],
             )
             losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss])
             scores = tf.tensor_scatter_nd_update(scores, [[e]], [score])
@@ -598,7 +614,8 @@ def train(
                 k = min(per_call, n_epochs - done)
                 rate_vec = np.zeros(EPOCHS_PER_CALL, np.float32)
                 rate_vec[:k] = rates[done : done + k]
-                ran, best, best_score, count, scale, status, losses, vals, used = trainer._segment_fns[xla](
+                segment = trainer.segment_fn(xla, early, adaptive is not None, bool(shuffle))
+                ran, best, best_score, count, scale, status, losses, vals, used = segment(
                     *data_args, *val_args, *shuffling, tf.constant(epoch0 + done),
                     tf.constant(k), tf.constant(rate_vec), *rules, *state,
                 )
