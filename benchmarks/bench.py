@@ -437,9 +437,12 @@ def scenario_i(args):
 
     t1, s1 = sweep()
     t2, s2 = sweep(2)
+    environ = dict(os.environ)  # creating a LocalCluster sets OMP_NUM_THREADS=1 in this process
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster), parallel_backend("dask"):
         t3, s3 = sweep(-1)
+    os.environ.clear()
+    os.environ.update(environ)  # ... which later child processes would inherit
     print("\n(i) GridSearchCV, 10 candidates x 3 folds on 20,000 x 50 (workers start cold: "
           "TensorFlow import included)")
     print(f"  n_jobs=1 {t1:.1f} s; n_jobs=2 (loky processes) {t2:.1f} s ({t1 / t2:.2f}x); "
