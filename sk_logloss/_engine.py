@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._optimizers import build_optimizer, lbfgs_options
+from ._validation import mix64
 
 # A training run of at least this many optimizer steps (max_iter x steps per
 # epoch) is compiled with XLA: about 9 us/step instead of about 40 us/step for
@@ -72,7 +73,7 @@ _TF_ACTIVATIONS = {
 _U64 = tf.uint64
 
 
-def _mix64(x):
+def _tf_mix64(x):
     """SplitMix64 finalizer on uint64 tensors: a bijective integer hash."""
     x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(30, _U64)))
     x = x * tf.constant(0xBF58476D1CE4E5B9, _U64)
@@ -88,8 +89,8 @@ def shuffled_order(seed, epoch, n):
     any device) give the same permutation; TensorFlow's stateless random ops
     do not promise that across compilers.
     """
-    key = _mix64(seed + tf.cast(epoch, _U64) * tf.constant(0x9E3779B97F4A7C15, _U64))
-    h = _mix64(tf.cast(tf.range(n), _U64) * tf.constant(0xD1B54A32D192ED03, _U64) + key)
+    key = _tf_mix64(seed + tf.cast(epoch, _U64) * tf.constant(0x9E3779B97F4A7C15, _U64))
+    h = _tf_mix64(tf.cast(tf.range(n), _U64) * tf.constant(0xD1B54A32D192ED03, _U64) + key)
     return tf.argsort(tf.cast(tf.bitwise.right_shift(h, tf.constant(11, _U64)), tf.float64))
 
 
@@ -526,9 +527,7 @@ def as_tensor(array):
     """
     array = np.ascontiguousarray(array)
     if array.ctypes.data % 64 or not array.flags.writeable:
-        raw = np.empty(array.nbytes + 64, np.uint8)
-        offset = -raw.ctypes.data % 64
-        aligned = raw[offset : offset + array.nbytes].view(array.dtype).reshape(array.shape)
+        aligned = _aligned_empty(array.shape, array.dtype)
         aligned[...] = array
         array = aligned
     return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
@@ -653,18 +652,9 @@ class _Run:
 
 def host_order(seed, epoch, n):
     """NumPy twin of :func:`shuffled_order`, for streaming: the permutation of an epoch."""
-    key = _np_mix64(np.uint64(seed) + np.uint64(epoch) * np.uint64(0x9E3779B97F4A7C15))
-    h = _np_mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
+    key = mix64(np.uint64(seed) + np.uint64(epoch) * np.uint64(0x9E3779B97F4A7C15))
+    h = mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
     return np.argsort((h >> np.uint64(11)).astype(np.float64), kind="stable")
-
-
-def _np_mix64(x):
-    x = np.asarray(x, dtype=np.uint64)
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def _aligned_empty(shape, dtype):

@@ -146,8 +146,9 @@ _M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), 
 )
 
 
-def _mix64(x):
+def mix64(x):
     """SplitMix64 finalizer on a uint64 array (wrapping arithmetic)."""
+    x = np.asarray(x, dtype=np.uint64)
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
     x = x ^ (x >> np.uint64(27))
@@ -158,7 +159,7 @@ def _mix64(x):
 def _pair_hashes(values, columns, key):
     """Keyed hashes of (column, value) pairs; values compared as float64 bits."""
     bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-    return _mix64(_mix64(bits + np.uint64(key)) ^ (columns.astype(np.uint64) * _GOLD))
+    return mix64(mix64(bits + np.uint64(key)) ^ (columns.astype(np.uint64) * _GOLD))
 
 
 def row_hashes(X, groups, key):
@@ -185,7 +186,7 @@ def row_hashes(X, groups, key):
             pair = _pair_hashes(block, columns[None, :], key)
             pair[block == 0] = 0
             sums[start : start + 8192] = pair.sum(axis=1, dtype=np.uint64)
-    return _mix64((sums ^ groups.astype(np.uint64)) + _GOLD + np.uint64(key))
+    return mix64((sums ^ groups.astype(np.uint64)) + _GOLD + np.uint64(key))
 
 
 def validation_split(X, groups, weights, fraction, key):
