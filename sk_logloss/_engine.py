@@ -652,7 +652,7 @@ class _Run:
 
 def host_order(seed, epoch, n):
     """NumPy twin of :func:`shuffled_order`, for streaming: the permutation of an epoch."""
-    key = mix64(np.uint64(seed) + np.uint64(epoch) * np.uint64(0x9E3779B97F4A7C15))
+    key = mix64((seed + epoch * 0x9E3779B97F4A7C15) % 2**64)  # Python ints: no overflow
     h = mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
     return np.argsort((h >> np.uint64(11)).astype(np.float64), kind="stable")
 

@@ -147,8 +147,8 @@ _M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), 
 
 
 def mix64(x):
-    """SplitMix64 finalizer on a uint64 array (wrapping arithmetic)."""
-    x = np.asarray(x, dtype=np.uint64)
+    """SplitMix64 finalizer on a uint64 array (wrapping arithmetic, no overflow warnings)."""
+    x = np.array(x, dtype=np.uint64, ndmin=1)  # arrays wrap silently; NumPy scalars warn
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
     x = x ^ (x >> np.uint64(27))
@@ -186,7 +186,7 @@ def row_hashes(X, groups, key):
             pair = _pair_hashes(block, columns[None, :], key)
             pair[block == 0] = 0
             sums[start : start + 8192] = pair.sum(axis=1, dtype=np.uint64)
-    return mix64((sums ^ groups.astype(np.uint64)) + _GOLD + np.uint64(key))
+    return mix64((sums ^ groups.astype(np.uint64)) + _GOLD + np.uint64(key))  # array + scalars
 
 
 def validation_split(X, groups, weights, fraction, key):
