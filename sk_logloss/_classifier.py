@@ -383,6 +383,17 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
     # -- training ---------------------------------------------------------
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        """Fit or continue; on any error the estimator is left exactly as it was."""
+        state = dict(self.__dict__)
+        try:
+            return self._fit_unguarded(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            # validate_data sets n_features_in_ (and feature names) before later checks fail
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, classes):
         hidden = self._hidden_sizes()
         lbfgs = self.optimizer == "lbfgs"
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")

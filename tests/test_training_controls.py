@@ -490,3 +490,17 @@ def test_streaming_large_x_gives_the_same_bits_as_the_in_graph_loop(params, monk
     for a, b in zip(streamed.coefs_ + streamed.intercepts_, in_graph.coefs_ + in_graph.intercepts_):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(streamed.loss_curve_, in_graph.loss_curve_)
+
+
+def test_a_failed_fit_leaves_a_fitted_model_exactly_as_it_was(small, iris):
+    X, y = small
+    model = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(model).items()}
+    proba = model.predict_proba(X)
+    Xi, _ = iris  # a different feature count, and a target with one class only
+    with pytest.raises(ValueError, match="only one class"):
+        model.fit(Xi, np.zeros(len(Xi)))
+    with pytest.raises(ValueError, match="(?i)sample.weight"):
+        model.fit(Xi, np.arange(len(Xi)) % 2, sample_weight=np.zeros(len(Xi)))
+    assert vars(model).keys() == before.keys() and model.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
