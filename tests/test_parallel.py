@@ -1,5 +1,6 @@
 """Parallel sweeps: joblib process workers and a Dask cluster give the serial results."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -41,8 +42,12 @@ def test_process_workers_give_identical_cv_results(data, serial):
         np.testing.assert_array_equal(parallel.cv_results_[key], serial.cv_results_[key])
 
 
-def test_dask_cluster_gives_identical_cv_results(data, serial):
+def test_dask_cluster_gives_identical_cv_results(data, serial, monkeypatch):
     pytest.importorskip("distributed")
+    # a LocalCluster sets OMP_NUM_THREADS=1 in this process; monkeypatch restores it after
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
+    if not os.environ["OMP_NUM_THREADS"]:
+        monkeypatch.delenv("OMP_NUM_THREADS")
     from distributed import Client, LocalCluster
     from joblib import parallel_backend
 
