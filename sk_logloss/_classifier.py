@@ -447,12 +447,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         data, validation = (X, Y, weights), None
         if self.early_stopping and not incremental and not lbfgs:
             data, validation = self._split(X, Y, weights, multilabel, rng)
-        report = None
 
         with graceful_interrupt() as stop:
             if lbfgs:
-                if self.verbose:
-                    report = EpochReport(self.max_iter, epoch0)
+                report = EpochReport(self.max_iter, epoch0) if self.verbose else None
                 result = _engine.minimize_lbfgs(
                     spec, coefs, intercepts, data, alpha=self.alpha, max_iter=self.max_iter,
                     tol=self.tol, options=optimizer_params, on_epoch=report, stop=stop,
@@ -580,7 +578,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         self._multilabel = multilabel
         self._shuffle_seed = seed
         self._optimizer_state = result.optimizer_state
-        self._optimizer_epochs = getattr(result, "optimizer_epochs", 0)
+        self._optimizer_epochs = result.optimizer_epochs
         self._lr_scale = result.lr_scale
         if len(result.coefs) == 1:
             self.coef_ = result.coefs[0].T

@@ -33,7 +33,7 @@ EPOCHS_PER_CALL = 32
 STEPS_PER_CALL = 20_000
 
 # X of at least this many bytes is streamed: the host gathers shuffled chunks of
-# CHUNK_BYTES into two reused aligned buffers, so X is never copied whole.
+# CHUNK_BYTES into one reused aligned buffer, so X is never copied whole.
 STREAM_MIN_BYTES = 64 * 2**20
 CHUNK_BYTES = 16 * 2**20
 
@@ -138,6 +138,7 @@ class TrainResult:
     optimizer_state: list | None = None
     lr_scale: float = 1.0
     message: str = ""
+    optimizer_epochs: int = 0  # epochs since the optimizer was created (set by the estimator)
 
 
 def _objective(coefs, intercepts, activation, dtype, xb, yb, bw, alpha):
@@ -173,8 +174,6 @@ def _first_layer(x, W):
         return tf.math.unsorted_segment_sum(
             x.values[:, None] * tf.gather(W, x.columns), x.rows, x.n_rows
         )
-    if isinstance(x, tf.SparseTensor):
-        return tf.sparse.sparse_dense_matmul(x, W)
     return tf.matmul(x, W)
 
 
@@ -280,7 +279,6 @@ class _Trainer:
         fit_sig = [
             *data_sig, *val_sig,
             tf.TensorSpec([], _U64),  # shuffle seed
-            tf.TensorSpec([], tf.bool),  # shuffle
             tf.TensorSpec([], tf.int32),  # first epoch of this segment (for shuffling)
             tf.TensorSpec([], tf.int32),  # epochs to run in this call, <= EPOCHS_PER_CALL
             tf.TensorSpec([EPOCHS_PER_CALL], tf.float32),  # scheduled learning rate per epoch
@@ -289,6 +287,7 @@ class _Trainer:
         # functools.partial gives each trainer its own key in TensorFlow's
         # retracing detector (it keys methods by code object), so tracing a
         # new spec is not reported as a retrace of an old one.
+        #
         # Streaming (X too large to share with TensorFlow without a copy): the
         # host shuffles X chunk by chunk; these run the same epoch rules.
         self._chunk_fns = {
@@ -439,7 +438,7 @@ class _Trainer:
         return score, best, score_best, count, scale, status
 
     def _segment(
-        self, static, X, Y, w, template, alpha, Xv, Yv, wv, seed, shuffle, epoch0, n_epochs,
+        self, static, X, Y, w, template, alpha, Xv, Yv, wv, seed, epoch0, n_epochs,
         rates, check, early, adaptive, factor, min_rate, tol, n_iter_no_change, lr_scale,
         best_loss, best_score, no_improve,
     ):
@@ -602,7 +601,6 @@ def train(
         else:
             data_args = (csr_tensors(X, batch) if spec.sparse else as_tensor(X), as_tensor(Y),
                          as_tensor(w), template, alpha_t)
-            shuffling = (tf.constant(seed, _U64), tf.constant(bool(shuffle)))
             per_call = 1 if on_epoch else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
             status = RUNNING
             while status == RUNNING and len(run.curve) < n_epochs:
@@ -615,7 +613,7 @@ def train(
                 rate_vec[:k] = rates[done : done + k]
                 segment = trainer.segment_fn(xla, early, adaptive is not None, bool(shuffle))
                 ran, best, best_score, count, scale, status, losses, vals, used = segment(
-                    *data_args, *val_args, *shuffling, tf.constant(epoch0 + done),
+                    *data_args, *val_args, tf.constant(seed, _U64), tf.constant(epoch0 + done),
                     tf.constant(k), tf.constant(rate_vec), *rules, *state,
                 )
                 state, status, ran = (scale, best, best_score, count), int(status), int(ran)
@@ -672,16 +670,16 @@ def _train_streaming(
 ):
     """Epochs over an X too large to share: the host gathers shuffled chunks, TensorFlow steps.
 
-    Peak memory is X plus two chunk buffers, never a copy of X. The epoch
+    Peak memory is X plus one chunk buffer, never a copy of X. The epoch
     rules are the same graph code as the in-graph loop's.
     """
     X, Y, w = data
     n, batch = X.shape[0], int(template.shape[0])
     rows = max(batch, CHUNK_BYTES // max(1, X.strides[0]) // batch * batch)
     rows = min(rows, -(-n // batch) * batch)
-    bufs = [(_aligned_empty((rows, X.shape[1]), X.dtype), _aligned_empty((rows, Y.shape[1]), Y.dtype),
-             _aligned_empty((rows,), w.dtype)) for _ in range(2)]
-    tensors = [tuple(as_tensor(a) for a in buf) for buf in bufs]
+    bx, by, bw = (_aligned_empty((rows, X.shape[1]), X.dtype),
+                  _aligned_empty((rows, Y.shape[1]), Y.dtype), _aligned_empty((rows,), w.dtype))
+    args = tuple(as_tensor(a) for a in (bx, by, bw))  # shares the buffers: refilled in place
     total_w = float(np.sum(w, dtype=np.float64))
     chunk_fn = trainer._chunk_fns[xla]
     status = RUNNING
@@ -693,9 +691,8 @@ def _train_streaming(
         trainer._begin_fn(rate)
         order = host_order(seed, epoch0 + e, n) if shuffle else np.arange(n)
         acc = 0.0
-        for c, start in enumerate(range(0, n, rows)):
+        for start in range(0, n, rows):
             idx = order[start : start + rows]
-            (bx, by, bw), args = bufs[c % 2], tensors[c % 2]
             m = len(idx)
             np.take(X, idx, axis=0, out=bx[:m])
             np.take(Y, idx, axis=0, out=by[:m])

@@ -265,8 +265,9 @@ def test_schedule_params_unknown_key_is_refused(small):
 # -- early stopping ---------------------------------------------------------------------
 
 
-def test_early_stopping_restores_the_best_validation_weights(cancer, monkeypatch):
-    X, y = cancer
+@pytest.fixture
+def split_masks(monkeypatch):
+    """The validation masks that early stopping draws, recorded as fits run."""
     masks = []
     real_split = classifier_module.validation_split
 
@@ -275,9 +276,14 @@ def test_early_stopping_restores_the_best_validation_weights(cancer, monkeypatch
         return masks[-1]
 
     monkeypatch.setattr(classifier_module, "validation_split", spy)
+    return masks
+
+
+def test_early_stopping_restores_the_best_validation_weights(cancer, split_masks):
+    X, y = cancer
     model = LogLossClassifier(early_stopping=True, validation_fraction=0.2, learning_rate=0.05,
                               n_iter_no_change=5, max_iter=500, random_state=0).fit(X, y)
-    val = masks[0]
+    val = split_masks[0]
     # stratified: each class holds out about validation_fraction of its rows
     for c in (0, 1):
         assert abs(val[y == c].mean() - 0.2) < 0.02
@@ -293,15 +299,11 @@ def test_early_stopping_restores_the_best_validation_weights(cancer, monkeypatch
     assert best_epoch < model.n_iter_ - 1
 
 
-def test_early_stopping_keeps_duplicate_rows_on_one_side(cancer, monkeypatch):
+def test_early_stopping_keeps_duplicate_rows_on_one_side(cancer, split_masks):
     X, y = cancer
-    masks = []
-    real_split = classifier_module.validation_split
-    monkeypatch.setattr(classifier_module, "validation_split",
-                        lambda *a: masks.append(real_split(*a)) or masks[-1])
     Xd, yd = np.vstack([X, X[:100]]), np.hstack([y, y[:100]])
     LogLossClassifier(early_stopping=True, random_state=0).fit(Xd, yd)
-    np.testing.assert_array_equal(masks[0][:100], masks[0][-100:])
+    np.testing.assert_array_equal(split_masks[0][:100], split_masks[0][-100:])
 
 
 # -- warm start and partial_fit ----------------------------------------------------------
@@ -385,12 +387,10 @@ def test_sweep_with_a_far_too_large_learning_rate_completes_and_ranks_it_last(ca
         assert all(np.isfinite(W).all() for W in fitted.coefs_)
 
 
-def _send_sigint_after(seconds, times=1):
+def _send_sigint_after(seconds):
     def fire():
         time.sleep(seconds)
-        for _ in range(times):
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=fire, daemon=True)
     thread.start()
