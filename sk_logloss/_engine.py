@@ -32,6 +32,9 @@ EPOCHS_PER_CALL = 32
 # returns to Python this often, where a requested stop (Ctrl-C) is honoured.
 STEPS_PER_CALL = 20_000
 
+# Rows of the epochs' permutations sent with one call at most (16 MB of int32).
+ORDER_ROWS_PER_CALL = 2**22
+
 # X of at least this many bytes is streamed: the host gathers shuffled chunks of
 # CHUNK_BYTES into one reused aligned buffer, so X is never copied whole.
 STREAM_MIN_BYTES = 64 * 2**20
@@ -70,28 +73,19 @@ _TF_ACTIVATIONS = {
 }
 
 
-_U64 = tf.uint64
+def epoch_orders(seed, epoch0, n_epochs, n):
+    """The row permutations of epochs ``epoch0 .. epoch0 + n_epochs - 1``, an int32 array.
 
-
-def _tf_mix64(x):
-    """SplitMix64 finalizer on uint64 tensors: a bijective integer hash."""
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(30, _U64)))
-    x = x * tf.constant(0xBF58476D1CE4E5B9, _U64)
-    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(27, _U64)))
-    x = x * tf.constant(0x94D049BB133111EB, _U64)
-    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(31, _U64)))
-
-
-def shuffled_order(seed, epoch, n):
-    """A permutation of ``range(n)`` drawn from ``(seed, epoch)``.
-
-    Built from exact integer arithmetic, so the XLA and graph executors (and
-    any device) give the same permutation; TensorFlow's stateless random ops
-    do not promise that across compilers.
+    Epoch ``e``'s permutation depends only on ``(seed, e)``: it sorts a
+    bijective hash (SplitMix64) of the row indices keyed by both. The keys are
+    distinct, so the permutation is exact integer arithmetic whatever the
+    sort, the NumPy version or the machine. Drawn on the host (NumPy sorts
+    200,000 keys in about 2 ms; XLA's sort on a CPU took 36 ms).
     """
-    key = _tf_mix64(seed + tf.cast(epoch, _U64) * tf.constant(0x9E3779B97F4A7C15, _U64))
-    h = _tf_mix64(tf.cast(tf.range(n), _U64) * tf.constant(0xD1B54A32D192ED03, _U64) + key)
-    return tf.argsort(tf.cast(tf.bitwise.right_shift(h, tf.constant(11, _U64)), tf.float64))
+    epochs = np.arange(epoch0, epoch0 + n_epochs, dtype=np.uint64)[:, None]
+    keys = mix64(np.uint64(seed) + epochs * np.uint64(0x9E3779B97F4A7C15))  # arrays wrap
+    h = mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + keys)
+    return np.argsort(h, axis=1).astype(np.int32)
 
 
 @dataclass(frozen=True)
@@ -278,8 +272,7 @@ class _Trainer:
         ]
         fit_sig = [
             *data_sig, *val_sig,
-            tf.TensorSpec([], _U64),  # shuffle seed
-            tf.TensorSpec([], tf.int32),  # first epoch of this segment (for shuffling)
+            tf.TensorSpec([None, None], tf.int32),  # row order of each epoch (if shuffling)
             tf.TensorSpec([], tf.int32),  # epochs to run in this call, <= EPOCHS_PER_CALL
             tf.TensorSpec([EPOCHS_PER_CALL], tf.float32),  # scheduled learning rate per epoch
             *rule_sig, *state_sig,
@@ -438,7 +431,7 @@ class _Trainer:
         return score, best, score_best, count, scale, status
 
     def _segment(
-        self, static, X, Y, w, template, alpha, Xv, Yv, wv, seed, epoch0, n_epochs,
+        self, static, X, Y, w, template, alpha, Xv, Yv, wv, orders, n_epochs,
         rates, check, early, adaptive, factor, min_rate, tol, n_iter_no_change, lr_scale,
         best_loss, best_score, no_improve,
     ):
@@ -454,7 +447,7 @@ class _Trainer:
         def epoch(e, best, score_best, count, scale, status, losses, scores, lrs):
             rate = rates[e] * scale
             self._begin_epoch(rate)
-            order = shuffled_order(seed, epoch0 + e, n) if static[2] else tf.range(n)
+            order = orders[e] if static[2] else tf.range(n)
             order = tf.concat([order, tail], 0)
 
             def step(i, acc):
@@ -601,7 +594,10 @@ def train(
         else:
             data_args = (csr_tensors(X, batch) if spec.sparse else as_tensor(X), as_tensor(Y),
                          as_tensor(w), template, alpha_t)
-            per_call = 1 if on_epoch else max(1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps))
+            per_call = 1 if on_epoch else max(
+                1, min(EPOCHS_PER_CALL, STEPS_PER_CALL // steps, ORDER_ROWS_PER_CALL // n)
+            )
+            no_orders = np.zeros((0, 0), np.int32)
             status = RUNNING
             while status == RUNNING and len(run.curve) < n_epochs:
                 if stop is not None and stop.requested:
@@ -612,9 +608,13 @@ def train(
                 rate_vec = np.zeros(EPOCHS_PER_CALL, np.float32)
                 rate_vec[:k] = rates[done : done + k]
                 segment = trainer.segment_fn(xla, early, adaptive is not None, bool(shuffle))
+                orders = no_orders
+                if shuffle:  # always per_call rows: a new shape would recompile under XLA
+                    orders = np.zeros((per_call, n), np.int32)
+                    orders[:k] = epoch_orders(seed, epoch0 + done, k, n)
                 ran, best, best_score, count, scale, status, losses, vals, used = segment(
-                    *data_args, *val_args, tf.constant(seed, _U64), tf.constant(epoch0 + done),
-                    tf.constant(k), tf.constant(rate_vec), *rules, *state,
+                    *data_args, *val_args, tf.constant(orders), tf.constant(k),
+                    tf.constant(rate_vec), *rules, *state,
                 )
                 state, status, ran = (scale, best, best_score, count), int(status), int(ran)
                 run.record(losses.numpy()[:ran], vals.numpy()[:ran], used.numpy()[:ran])
@@ -646,13 +646,6 @@ class _Run:
         if self.on_epoch is not None and len(losses):
             score = self.scores[-1] if self.early else None
             self.on_epoch(len(self.curve), self.curve[-1], score, self.lrs[-1])
-
-
-def host_order(seed, epoch, n):
-    """NumPy twin of :func:`shuffled_order`, for streaming: the permutation of an epoch."""
-    key = mix64((seed + epoch * 0x9E3779B97F4A7C15) % 2**64)  # Python ints: no overflow
-    h = mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + key)
-    return np.argsort((h >> np.uint64(11)).astype(np.float64), kind="stable")
 
 
 def _aligned_empty(shape, dtype):
@@ -689,7 +682,7 @@ def _train_streaming(
         scale, best, best_score, count = state
         rate = tf.constant(np.float32(rates[e]) * scale)
         trainer._begin_fn(rate)
-        order = host_order(seed, epoch0 + e, n) if shuffle else np.arange(n)
+        order = epoch_orders(seed, epoch0 + e, 1, n)[0] if shuffle else np.arange(n)
         acc = 0.0
         for start in range(0, n, rows):
             idx = order[start : start + rows]
