@@ -154,20 +154,26 @@ def _objective(coefs, intercepts, activation, dtype, xb, yb, bw, alpha):
 
 @dataclass
 class SparseRows:
-    """A batch of CSR rows as TensorFlow tensors: nonzero values, their columns and rows."""
+    """Sparse rows as TensorFlow tensors: nonzero values and their columns, grouped in pieces.
+
+    ``values`` and ``columns`` are ``[pieces, width]`` (a batch of CSR rows,
+    each row cut into pieces of ``width`` slots) or ``[nonzeros]`` (one
+    nonzero per piece); ``rows`` gives each piece's row, in range(n_rows).
+    """
 
     values: object
     columns: object
-    rows: object  # row of each nonzero, in range(n_rows)
+    rows: object
     n_rows: object
 
 
 def _first_layer(x, W):
     """``x @ W`` for a dense batch or a :class:`SparseRows` batch (sparse X)."""
     if isinstance(x, SparseRows):  # only the columns present are read (and get gradients)
-        return tf.math.unsorted_segment_sum(
-            x.values[:, None] * tf.gather(W, x.columns), x.rows, x.n_rows
-        )
+        terms = x.values[..., None] * tf.gather(W, x.columns)
+        if terms.shape.rank == 3:  # sum each piece first: the scatter below is per piece
+            terms = tf.reduce_sum(terms, axis=1)
+        return tf.math.unsorted_segment_sum(terms, x.rows, x.n_rows)
     return tf.matmul(x, W)
 
 
@@ -184,15 +190,18 @@ def _logits(coefs, intercepts, activation, x):
 def csr_tensors(X, batch):
     """A CSR matrix's (indptr, indices, data) as tensors, shared without copies where possible.
 
-    A fourth, all-zero tensor's length is the nonzero slots of a batch: the
-    nonzeros of the ``batch`` longest rows.
+    Two all-zero tensors fix a batch's layout by their lengths: the piece
+    width (the mean row length: a row is cut into pieces of that many
+    slots), and the pieces of the ``batch`` rows that have the most.
     """
     indices = X.indices if X.indices.dtype == np.int32 else X.indices.astype(np.int32)
     lengths = np.diff(X.indptr)
-    top = min(batch, len(lengths))
-    cap = max(1, int(np.partition(lengths, len(lengths) - top)[-top:].sum()))
+    width = max(1, -(-X.indptr[-1] // max(1, len(lengths))))
+    pieces = -(-lengths // width)
+    top = min(batch, len(pieces))
+    cap = max(1, int(np.partition(pieces, len(pieces) - top)[-top:].sum()))
     return (tf.constant(X.indptr.astype(np.int64, copy=False)), as_tensor(indices),
-            as_tensor(X.data), tf.zeros([cap], tf.int8))
+            as_tensor(X.data), tf.zeros([cap], tf.int8), tf.zeros([width], tf.int8))
 
 
 def coo_tensors(X):
@@ -236,9 +245,10 @@ class _Trainer:
 
         d, k = sizes[0], sizes[-1]
         x_sig = tf.TensorSpec([None, d], self.dtype)
-        if spec.sparse:  # CSR arrays: indptr, column indices, values; nonzero-slot template
+        if spec.sparse:  # CSR arrays: indptr, column indices, values; piece templates
             x_sig = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int32),
-                     tf.TensorSpec([None], self.dtype), tf.TensorSpec([None], tf.int8))
+                     tf.TensorSpec([None], self.dtype), tf.TensorSpec([None], tf.int8),
+                     tf.TensorSpec([None], tf.int8))
         data_sig = [
             x_sig,  # X
             tf.TensorSpec([None, k], tf.int8),  # Y, 0/1 labels
@@ -341,28 +351,29 @@ class _Trainer:
         return tf.shape(X[0])[0] - 1, X
 
     def _sparse_rows(self, X, idx, B):
-        """The nonzeros of CSR rows ``idx`` in a fixed number of slots (static under XLA).
+        """CSR rows ``idx`` cut into pieces of fixed width, in a fixed number of pieces.
 
-        The slot count (the template's length) bounds the nonzeros of any B
-        rows; unused slots get value 0 in row 0.
+        Both counts are the templates' lengths (static under XLA). A row of
+        ``m`` nonzeros takes ``ceil(m / width)`` pieces; unused slots hold 0.
         """
-        indptr, indices, values, slots_template = X
-        cap = tf.shape(slots_template)[0]
+        indptr, indices, values, piece_template, width_template = X
+        P, L = tf.shape(piece_template)[0], tf.shape(width_template)[0]
         starts = tf.gather(indptr, idx)
         lens = tf.cast(tf.gather(indptr, idx + 1) - starts, tf.int32)
-        ends = tf.cumsum(lens)
-        # row of slot k: how many rows end at or before k
+        pieces = (lens + L - 1) // L
+        ends = tf.cumsum(pieces)
+        # row of piece p: how many rows end at or before p
         marks = tf.tensor_scatter_nd_add(
-            tf.zeros([cap + 1], tf.int32), tf.minimum(ends, cap)[:, None], tf.ones([B], tf.int32)
+            tf.zeros([P + 1], tf.int32), tf.minimum(ends, P)[:, None], tf.ones([B], tf.int32)
         )
-        k = tf.range(cap)
-        row = tf.minimum(tf.cumsum(marks)[:cap], B - 1)
-        used = k < ends[-1]
-        pos = tf.gather(starts, row) + tf.cast(k - (tf.gather(ends, row) - tf.gather(lens, row)),
-                                               tf.int64)
+        p = tf.range(P)
+        row = tf.minimum(tf.cumsum(marks)[:P], B - 1)
+        in_row = ((p - tf.gather(ends - pieces, row)) * L)[:, None] + tf.range(L)[None, :]
+        used = (p < ends[-1])[:, None] & (in_row < tf.gather(lens, row)[:, None])
+        pos = tf.gather(starts, row)[:, None] + tf.cast(in_row, tf.int64)
         pos = tf.where(used, pos, tf.zeros_like(pos))
         vals = tf.gather(values, pos) * tf.cast(used, self.dtype)
-        return SparseRows(vals, tf.gather(indices, pos), tf.where(used, row, 0), B)
+        return SparseRows(vals, tf.gather(indices, pos), row, B)
 
     def _objective(self, xb, yb, bw, alpha):
         return _objective(
