@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _network, _optimizers, _schedules
+from . import _network, _optimizers, _persistence, _schedules
 from ._interrupt import graceful_interrupt
 from ._progress import EpochReport
 from ._validation import (
@@ -314,6 +314,12 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = True
         return tags
+
+    def __getstate__(self):
+        return _persistence.stamp(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_persistence.check(dict(state), type(self).__name__))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -702,3 +708,39 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         if z.shape[1] == 1:
             return self.classes_[(z[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(z, axis=1)]
+
+    def to_keras(self):
+        """An equivalent Keras model, for serving with TensorFlow (SavedModel, TF Serving).
+
+        The model maps rows of X (dense, in the training dtype) to the
+        probabilities of :meth:`predict_proba`, built from standard Keras
+        layers only: ``model.export(path)`` writes a SavedModel for TF
+        Serving, and ``model.save("model.keras")`` a Keras file that loads
+        without custom objects. TensorFlow is imported here, not before.
+
+        Returns
+        -------
+        keras.Model
+            Inputs of shape ``(None, n_features_in_)``; outputs of shape
+            ``(None, n_classes)`` (binary and multiclass, rows summing to 1) or
+            ``(None, n_labels)`` (multilabel).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogLossClassifier(learning_rate=0.05, random_state=0).fit(X, y)
+        >>> model = clf.to_keras()
+        >>> proba = np.asarray(model(X[:5]))
+        >>> bool(np.abs(proba - clf.predict_proba(X[:5])).max() < 1e-6)
+        True
+        """
+        check_is_fitted(self)
+        from ._export import keras_model
+
+        return keras_model(
+            self.coefs_, self.intercepts_, self.activation, self._multilabel,
+            self.coefs_[0].dtype.name,
+        )

@@ -2,17 +2,16 @@
 
 import functools
 import itertools
-import os
 import threading
 from dataclasses import dataclass
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads; a user's value wins
-
 import numpy as np
-import tensorflow as tf
 
+from ._backend import tensorflow
 from ._optimizers import build_optimizer, lbfgs_options
 from ._validation import mix64
+
+tf = tensorflow()
 
 # A training run of at least this many optimizer steps (max_iter x steps per
 # epoch) is compiled with XLA: about 9 us/step instead of about 40 us/step for
@@ -42,28 +41,6 @@ CHUNK_BYTES = 16 * 2**20
 
 # Statuses of a training run. RUNNING at the end means max_iter was reached.
 RUNNING, CONVERGED, DIVERGED, INTERRUPTED = 0, 1, 2, 3
-
-def _size_thread_pools():
-    """Size TensorFlow's thread pools from OMP_NUM_THREADS when it is set.
-
-    joblib's process workers (and Dask's worker nannies) set OMP_NUM_THREADS
-    to their share of the cores; TensorFlow ignores it and would start one
-    thread per core in every worker. An explicit TF_NUM_INTRAOP_THREADS /
-    TF_NUM_INTEROP_THREADS, or a runtime already started, wins.
-    """
-    n = os.environ.get("OMP_NUM_THREADS", "")
-    if not n.isdigit() or int(n) < 1:
-        return
-    try:
-        if "TF_NUM_INTRAOP_THREADS" not in os.environ:
-            tf.config.threading.set_intra_op_parallelism_threads(int(n))
-        if "TF_NUM_INTEROP_THREADS" not in os.environ:
-            tf.config.threading.set_inter_op_parallelism_threads(int(n))
-    except RuntimeError:  # TensorFlow's runtime was already initialized
-        pass
-
-
-_size_thread_pools()
 
 _TF_ACTIVATIONS = {
     "identity": tf.identity,

@@ -2,6 +2,8 @@
 
 import inspect
 
+from . import _backend
+
 # Name accepted by ``LogLossClassifier(optimizer=...)`` -> Keras class name.
 # Keras is imported only when an optimizer is built, inside fit.
 KERAS_OPTIMIZERS = {
@@ -31,7 +33,7 @@ _RESERVED = {"learning_rate": "set learning_rate instead", "name": "it is set by
 
 
 def _keras_class(name):
-    import keras
+    keras = _backend.keras()
 
     return getattr(keras.optimizers, KERAS_OPTIMIZERS[name])
 

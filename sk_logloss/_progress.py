@@ -18,9 +18,9 @@ class EpochReport:
         self.start = time.perf_counter()
         self.bar = None
         if getattr(self.stream, "isatty", lambda: False)():
-            import keras
+            from ._backend import keras
 
-            self.bar = keras.utils.Progbar(
+            self.bar = keras().utils.Progbar(
                 n_epochs, interval=0.0, unit_name="epoch",
                 stateful_metrics=["loss", "validation score", "learning rate"],
             )

@@ -4,6 +4,8 @@ import inspect
 
 import numpy as np
 
+from . import _backend
+
 # Name -> default parameters. The rate is set once per epoch (as Keras'
 # LearningRateScheduler callback does), from the epoch count since the
 # optimizer was created; ``learning_rate`` is the initial rate.
@@ -26,7 +28,7 @@ _KERAS = {"exponential": "ExponentialDecay", "cosine": "CosineDecay"}
 
 
 def _keras_class(name):
-    import keras
+    keras = _backend.keras()
 
     return getattr(keras.optimizers.schedules, _KERAS[name])
 

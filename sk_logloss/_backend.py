@@ -1,0 +1,120 @@
+"""Loads TensorFlow and Keras on first use: quietly, with thread pools sized for the process."""
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import threading
+
+_LOAD_LOCK = threading.Lock()
+_CAPTURE_LOCK = threading.RLock()  # one capture at a time; a thread may nest its own
+_LOADED = []
+
+# TensorFlow's native start-up messages go straight to file descriptor 2, before
+# its logging is initialized, so TF_CPP_MIN_LOG_LEVEL does not hold them back.
+# Lines at a level below TF_CPP_MIN_LOG_LEVEL (I=0, W=1, E=2, F=3) are dropped,
+# as TensorFlow's own logging would, and so is the error CUDA reports on a
+# machine without a GPU; everything else is written back to stderr.
+_LEVELS = "IWEF"
+_ABSL_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
+_NO_GPU = ("failed call to cuInit", "Could not find cuda drivers")
+_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called"
+_CONTINUATION = "To enable the following instructions:"
+
+
+def _min_level():
+    value = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _kept(lines, min_level):
+    """The captured lines to write back: those TensorFlow's log level would show."""
+    kept, dropping = [], False
+    for line in lines:
+        match = _ABSL_LINE.match(line)
+        if match:
+            level = _LEVELS.index(match.group(1))
+            dropping = level < min_level or any(text in line for text in _NO_GPU)
+        elif line.startswith(_PREAMBLE):
+            dropping = min_level > 0
+        elif not line.startswith(_CONTINUATION):  # continuations follow their line's fate
+            dropping = False
+        if not dropping:
+            kept.append(line)
+    return kept
+
+
+@contextlib.contextmanager
+def native_logs_filtered():
+    """Capture what native code writes to stderr meanwhile; write back all but the noise.
+
+    Process-wide (a file descriptor is), so it holds a lock: other threads'
+    stderr is captured too and written back when the block ends.
+    """
+    min_level = _min_level()
+    if min_level == 0:  # the user asked for everything
+        yield
+        return
+    with _CAPTURE_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as capture:  # unlinked at once: nothing left behind
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read().decode("utf-8", errors="replace")
+                kept = _kept(text.splitlines(keepends=True), min_level)
+                if kept:
+                    sys.stderr.write("".join(kept))
+                    sys.stderr.flush()
+
+
+def _size_thread_pools(tf):
+    """Size TensorFlow's thread pools from OMP_NUM_THREADS when it is set.
+
+    joblib's process workers (and Dask's worker nannies) set OMP_NUM_THREADS
+    to their share of the cores; TensorFlow ignores it and would start one
+    thread per core in every worker. An explicit TF_NUM_INTRAOP_THREADS /
+    TF_NUM_INTEROP_THREADS, or a runtime already started, wins.
+    """
+    n = os.environ.get("OMP_NUM_THREADS", "")
+    if not n.isdigit() or int(n) < 1:
+        return
+    try:
+        if "TF_NUM_INTRAOP_THREADS" not in os.environ:
+            tf.config.threading.set_intra_op_parallelism_threads(int(n))
+        if "TF_NUM_INTEROP_THREADS" not in os.environ:
+            tf.config.threading.set_inter_op_parallelism_threads(int(n))
+    except RuntimeError:  # TensorFlow's runtime was already initialized
+        pass
+
+
+def tensorflow():
+    """The ``tensorflow`` module, loaded (with Keras) and its runtime started on the first call."""
+    if _LOADED:
+        return _LOADED[0]
+    with _LOAD_LOCK:
+        if not _LOADED:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a user's value wins
+            with native_logs_filtered():
+                import keras  # noqa: F401
+                import tensorflow as tf
+
+                _size_thread_pools(tf)
+                tf.config.list_logical_devices()  # starts the runtime: its device probe logs
+            _LOADED.append(tf)
+    return _LOADED[0]
+
+
+def keras():
+    """The ``keras`` module, loaded as :func:`tensorflow` does."""
+    tensorflow()
+    import keras
+
+    return keras
