@@ -15,17 +15,17 @@ import time
 import warnings
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_logloss import LogLossClassifier
 
 matplotlib.use("Agg")  # files only: runs without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_breast_cancer  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from sk_logloss import LogLossClassifier  # noqa: E402
 
 OPTIMIZERS = {"adam": "Adam", "sgd": "gradient descent (sgd)"}
 LEARNING_RATES = np.geomspace(0.001, 0.1, 9).round(5)

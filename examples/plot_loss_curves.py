@@ -16,15 +16,15 @@ import argparse
 import warnings
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from sk_logloss import LogLossClassifier
 
 matplotlib.use("Agg")  # files only: runs without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_breast_cancer  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from sk_logloss import LogLossClassifier  # noqa: E402
 
 OPTIMIZERS = ["adam", "sgd", "rmsprop", "adagrad", "nadam", "lbfgs"]
 EPOCHS = 100
