@@ -453,14 +453,31 @@ def scenario_i(args):
             "identical": bool(np.array_equal(s1, s2) and np.array_equal(s1, s3))}
 
 
+def scenario_k(args):
+    """Import time in fresh processes: scikit-learn alone, then what sk_logloss adds (issue 6)."""
+    code = ("import sys, time; t0 = time.perf_counter(); import sklearn.base, "
+            "sklearn.utils.validation; t1 = time.perf_counter(); import sk_logloss; "
+            "t2 = time.perf_counter(); print(t1 - t0, t2 - t1, 'tensorflow' in sys.modules)")
+    runs = []
+    for _ in range(5):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.split()
+        runs.append((float(out[0]), float(out[1]), out[2] == "True"))
+    sk, ours_s = (float(np.median([r[i] for r in runs])) for i in (0, 1))
+    print(f"\n(k) import, median of 5 fresh processes: scikit-learn {sk:.2f} s, then "
+          f"import sk_logloss {ours_s:.3f} s more (target 0.5 s); TensorFlow loaded: "
+          f"{any(r[2] for r in runs)}")
+    return {"sklearn_s": sk, "sk_logloss_s": ours_s, "tensorflow_loaded": any(r[2] for r in runs)}
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
              "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i,
-             "j": scenario_j}
+             "j": scenario_j, "k": scenario_k}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="abcdefghij")
+    parser.add_argument("--scenarios", default="abcdefghijk")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -471,7 +488,10 @@ def main():
         print(json.dumps(children[kind](which)))
         return
     import sklearn
-    import tensorflow as tf
+
+    from sk_logloss._backend import tensorflow
+
+    tf = tensorflow()  # loaded as a fit would: quietly, before Keras' wrapper loads it
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "

@@ -325,6 +325,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and targets y.
 
+        Training starts from fresh weights (or, with ``warm_start=True``, from
+        the previous fit's) and runs up to ``max_iter`` epochs with the chosen
+        optimizer, or L-BFGS iterations.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -338,8 +342,23 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        self : LogLossClassifier
-            The fitted estimator.
+        LogLossClassifier
+            The fitted estimator (``self``).
+
+        See Also
+        --------
+        partial_fit : One epoch at a time, for data that arrives in chunks.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = LogLossClassifier(random_state=0).fit(X, y)
+        >>> clf.n_iter_ < clf.max_iter, clf.score(X, y) > 0.98
+        (True, True)
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -382,8 +401,25 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        self : LogLossClassifier
-            The updated estimator.
+        LogLossClassifier
+            The updated estimator (``self``).
+
+        See Also
+        --------
+        fit : Train to convergence on the whole data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogLossClassifier(learning_rate=0.05, random_state=0)
+        >>> for epoch in range(50):
+        ...     for chunk in np.array_split(np.random.default_rng(0).permutation(150), 3):
+        ...         clf = clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+        >>> clf.n_iter_, clf.score(X, y) > 0.9
+        (150, True)
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
@@ -642,7 +678,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         return _network.forward(X, self.coefs_, self.intercepts_, self.activation)
 
     def decision_function(self, X):
-        """Logits of the model.
+        """Compute the logits of the model.
+
+        The model's output before the sigmoid: positive where the positive
+        class (or a label) is more likely than not.
 
         Parameters
         ----------
@@ -654,12 +693,30 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The positive-class logit for binary targets, else one logit per
             class or label.
+
+        See Also
+        --------
+        predict_proba : The probabilities these logits give.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogLossClassifier(learning_rate=0.05, random_state=0).fit(X, y)
+        >>> clf.decision_function(X[:2]).shape
+        (2, 3)
         """
         z = self._logits(X)
         return z[:, 0] if z.shape[1] == 1 and not self._multilabel else z
 
     def predict_proba(self, X):
-        """Probability estimates.
+        """Estimate the probability of each class (or label).
+
+        One logit gives ``[1 - sigmoid(z), sigmoid(z)]``; several one-vs-rest
+        logits give their sigmoids normalized to sum to 1; multilabel logits
+        give one sigmoid per label.
 
         Parameters
         ----------
@@ -671,11 +728,29 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Class probabilities in the order of ``classes_``, rows summing to
             1; for multilabel targets, each label's probability.
+
+        See Also
+        --------
+        predict_log_proba : Their logarithm, without underflow.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogLossClassifier(learning_rate=0.05, random_state=0).fit(X, y)
+        >>> proba = clf.predict_proba(X[[0, 60, 120]])
+        >>> proba.argmax(axis=1), np.allclose(proba.sum(axis=1), 1)
+        (array([0, 1, 2]), True)
         """
         return _network.proba(self._logits(X), self._multilabel)
 
     def predict_log_proba(self, X):
-        """Logarithm of the probability estimates, computed without underflow.
+        """Compute the logarithm of the probability estimates, without underflow.
+
+        Computed in log space from the logits, so a probability too small for
+        a float still has a finite logarithm.
 
         Parameters
         ----------
@@ -686,11 +761,28 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
             Log of :meth:`predict_proba`.
+
+        See Also
+        --------
+        predict_proba : The probabilities themselves.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogLossClassifier(learning_rate=0.05, random_state=0).fit(X, y)
+        >>> bool(np.isfinite(clf.predict_log_proba(X * 1000)).all())
+        True
         """
         return _network.log_proba(self._logits(X), self._multilabel)
 
     def predict(self, X):
         """Predict class labels (an indicator matrix for multilabel targets).
+
+        The class of the largest logit; for one logit, the positive class
+        where it is positive; for multilabel targets, every positive logit.
 
         Parameters
         ----------
@@ -701,6 +793,20 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
+
+        See Also
+        --------
+        predict_proba : The probability of each class.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogLossClassifier(learning_rate=0.05, random_state=0).fit(X, y)
+        >>> clf.predict(X[[0, 60, 120]])
+        array([0, 1, 2])
         """
         z = self._logits(X)
         if self._multilabel:
@@ -710,7 +816,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(z, axis=1)]
 
     def to_keras(self):
-        """An equivalent Keras model, for serving with TensorFlow (SavedModel, TF Serving).
+        """Build an equivalent Keras model, for serving with TensorFlow (SavedModel, TF Serving).
 
         The model maps rows of X (dense, in the training dtype) to the
         probabilities of :meth:`predict_proba`, built from standard Keras
@@ -724,6 +830,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             Inputs of shape ``(None, n_features_in_)``; outputs of shape
             ``(None, n_classes)`` (binary and multiclass, rows summing to 1) or
             ``(None, n_labels)`` (multilabel).
+
+        See Also
+        --------
+        predict_proba : The probabilities the Keras model reproduces.
 
         Examples
         --------

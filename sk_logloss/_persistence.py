@@ -10,6 +10,10 @@ _KEY = "_sk_logloss_version"
 class InconsistentVersionWarning(UserWarning):
     """Warns that an unpickled estimator was pickled by another version of sk_logloss.
 
+    Every pickle (and skops file) of an estimator records the version that
+    wrote it; loading it with another version issues this warning, as
+    scikit-learn does for its own estimators.
+
     Parameters
     ----------
     estimator_name : str
@@ -18,6 +22,10 @@ class InconsistentVersionWarning(UserWarning):
         The installed version of sk_logloss.
     original_version : str
         The version that pickled the estimator.
+
+    See Also
+    --------
+    sklearn.exceptions.InconsistentVersionWarning : The counterpart for scikit-learn's own estimators.
 
     Examples
     --------
