@@ -285,7 +285,7 @@ DEFAULT_FIT = textwrap.dedent(
     X = StandardScaler().fit_transform(X)
     LogLossClassifier(random_state=0).fit(X, y)
     LogLossClassifier(optimizer="lbfgs").fit(X, y)
-    LogLossClassifier(max_iter=60, batch_size=2).fit(X, y)  # XLA-compiled
+    LogLossClassifier(max_iter=60, batch_size=2, random_state=0).fit(X, y)  # XLA
     print("fitted")
     """
 )
