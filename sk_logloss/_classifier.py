@@ -436,6 +436,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, classes):
+        if incremental and hasattr(self, "coefs_"):
+            # _fit_context skips this for partial_fit on a fitted estimator; a
+            # parameter set since (a negative learning_rate, say) must not pass
+            self._validate_params()
         hidden = self._hidden_sizes()
         lbfgs = self.optimizer == "lbfgs"
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")

@@ -1,6 +1,8 @@
 """Registry of optimizer names: the Keras optimizers they build, and L-BFGS options."""
 
 import inspect
+import math
+from numbers import Real
 
 from . import _backend
 
@@ -49,11 +51,37 @@ def valid_params(name):
     }
 
 
+def _defaults(name):
+    """Each valid key's default value, for optimizer ``name``."""
+    if name == "lbfgs":
+        return dict(LBFGS_DEFAULTS)
+    params = inspect.signature(_keras_class(name).__init__).parameters
+    return {key: params[key].default for key in valid_params(name)}
+
+
+def _check_type(name, key, value, default):
+    """A value of the kind its default has: a flag, a finite number, or a string."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "True or False"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    else:  # numbers, and the None defaults of Keras' optional numeric arguments
+        ok = (default is None and value is None) or (
+            isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+        )
+        kind = "a finite number" + (" or None" if default is None else "")
+    if not ok:
+        raise ValueError(
+            f"optimizer_params[{key!r}] must be {kind} for optimizer={name!r}, got {value!r}."
+        )
+
+
 def check_params(name, params):
     """Validate ``optimizer_params`` for ``name``; return them as a new dict.
 
     An unknown or reserved key raises a ValueError naming the optimizer and
-    its valid keys.
+    its valid keys; a value of the wrong kind (a string for a number, say)
+    raises one naming the key.
     """
     params = dict(params or {})
     for key in params:
@@ -71,6 +99,9 @@ def check_params(name, params):
                 f"optimizer_params key {key!r} is not a parameter of optimizer={name!r}; "
                 f"valid keys: {sorted(valid)}."
             )
+    defaults = _defaults(name)
+    for key, value in params.items():
+        _check_type(name, key, value, defaults[key])
     return params
 
 
