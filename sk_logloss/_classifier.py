@@ -24,6 +24,12 @@ from ._validation import (
 )
 
 
+def _quiet_finite_check():
+    """scikit-learn's finite check first sums X, which overflows (a RuntimeWarning) for
+    large finite float32 values, before it checks them one by one."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 class LogLossClassifier(ClassifierMixin, BaseEstimator):
     """Classifier trained by TensorFlow on mean sigmoid cross-entropy (log loss).
 
@@ -443,10 +449,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         hidden = self._hidden_sizes()
         lbfgs = self.optimizer == "lbfgs"
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
-        X, y = validate_data(
-            self, X, y, reset=not continuing, multi_output=True, accept_sparse="csr",
-            accept_large_sparse=False, dtype=(np.float64, np.float32), y_numeric=False,
-        )
+        with _quiet_finite_check():
+            X, y = validate_data(
+                self, X, y, reset=not continuing, multi_output=True, accept_sparse="csr",
+                accept_large_sparse=False, dtype=(np.float64, np.float32), y_numeric=False,
+            )
         if continuing:
             classes = self._continued_classes(classes, incremental)
         elif incremental and classes is None and getattr(y, "ndim", 1) == 1:
@@ -676,9 +683,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32)
-        )
+        with _quiet_finite_check():
+            X = validate_data(
+                self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32)
+            )
         return _network.forward(X, self.coefs_, self.intercepts_, self.activation)
 
     def decision_function(self, X):

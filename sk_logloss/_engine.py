@@ -172,13 +172,16 @@ def csr_tensors(X, batch):
     slots), and the pieces of the ``batch`` rows that have the most.
     """
     indices = X.indices if X.indices.dtype == np.int32 else X.indices.astype(np.int32)
+    data = X.data
+    if len(data) == 0:  # unused slots read entry 0 (masked out): give them one to read
+        indices, data = np.zeros(1, np.int32), np.zeros(1, data.dtype)
     lengths = np.diff(X.indptr)
     width = max(1, -(-X.indptr[-1] // max(1, len(lengths))))
     pieces = -(-lengths // width)
     top = min(batch, len(pieces))
     cap = max(1, int(np.partition(pieces, len(pieces) - top)[-top:].sum()))
     return (tf.constant(X.indptr.astype(np.int64, copy=False)), as_tensor(indices),
-            as_tensor(X.data), tf.zeros([cap], tf.int8), tf.zeros([width], tf.int8))
+            as_tensor(data), tf.zeros([cap], tf.int8), tf.zeros([width], tf.int8))
 
 
 def coo_tensors(X):

@@ -3,6 +3,7 @@
 from itertools import pairwise
 
 import numpy as np
+from scipy.sparse import diags, issparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 
 ACTIVATIONS = {
@@ -35,13 +36,37 @@ def init_weights(layer_sizes, activation, rng, dtype):
     return coefs, intercepts
 
 
+def _affine(h, W, b):
+    """``h @ W + b``, whose rows stay finite however large the finite input.
+
+    A row whose product overflows is recomputed scaled by its largest entry,
+    ``s * ((h / s) @ W)``, and saturates at the largest float of its sign
+    instead of becoming inf (or NaN, from inf - inf); no overflow warning
+    escapes.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.asarray(h @ W + b)
+    bad = ~np.isfinite(z).all(axis=1)
+    if bad.any():
+        rows = h[bad]
+        scale = np.asarray(abs(rows).max(axis=1).todense() if issparse(rows)
+                           else np.abs(rows).max(axis=1), dtype=z.dtype).ravel()
+        scale[scale == 0] = 1
+        unit = (diags(1 / scale) @ rows) if issparse(rows) else rows / scale[:, None]
+        big = np.finfo(z.dtype).max
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = np.clip(scale[:, None] * np.asarray(unit @ W), -big, big)
+            z[bad] = np.clip(scaled + b, -big, big)
+    return z
+
+
 def forward(X, coefs, intercepts, activation):
     """Logits of the network for rows ``X``, computed in ``X``'s float dtype."""
     act = ACTIVATIONS[activation]
     h = X
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        h = h @ W.astype(X.dtype, copy=False) + b.astype(X.dtype, copy=False)
+        h = _affine(h, W.astype(X.dtype, copy=False), b.astype(X.dtype, copy=False))
         if i < last:
             h = act(h)
     return h

@@ -110,3 +110,18 @@ def test_text_pipeline_grid_search(no_densify):
     )
     assert search.best_score_ > 0.9
     assert search.predict(["the goal of the team"])[0] == 0
+
+
+def test_sparse_rows_without_any_nonzero_train():
+    """Found by the property tests: a CSR batch with no stored value read past the data."""
+    X = sp.csr_matrix(np.zeros((6, 2)))
+    y = np.array([0, 1, 0, 1, 0, 1])
+    model = LogLossClassifier(max_iter=3, random_state=0, tol=0.0)
+    dense = LogLossClassifier(max_iter=3, random_state=0, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        dense.fit(X.toarray(), y)
+    np.testing.assert_allclose(model.predict_proba(X), dense.predict_proba(X.toarray()),
+                               rtol=0, atol=1e-12)
+    assert np.isfinite(model.loss_)
