@@ -25,8 +25,11 @@ from ._validation import (
 
 
 def _quiet_finite_check():
-    """scikit-learn's finite check first sums X, which overflows (a RuntimeWarning) for
-    large finite float32 values, before it checks them one by one."""
+    """Silence NumPy's overflow warnings while scikit-learn checks that X is finite.
+
+    Its fast path sums X first, which overflows for large finite float32
+    values, before it checks them one by one.
+    """
     return np.errstate(over="ignore", invalid="ignore")
 
 
