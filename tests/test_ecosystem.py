@@ -317,6 +317,16 @@ def test_native_log_filter_follows_tf_cpp_min_log_level():
     assert _kept(lines, 3) == lines[7:]
 
 
+def test_import_loads_neither_scikit_learn_nor_tensorflow():
+    code = ("import sys, sk_logloss; print(sk_logloss.__version__, 'sklearn' in sys.modules, "
+            "'tensorflow' in sys.modules, sk_logloss.LogLossClassifier.__name__, "
+            "'sklearn' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [sk_logloss.__version__, "False", "False", "LogLossClassifier", "True",
+                   "False"]
+
+
 # -- the plotting examples -----------------------------------------------
 @pytest.mark.parametrize("script", ["plot_learning_rate_sweep.py", "plot_loss_curves.py"])
 def test_plot_examples_write_their_png(script, tmp_path):
