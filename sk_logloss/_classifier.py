@@ -165,14 +165,17 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         Mean minibatch loss of each epoch (L-BFGS: objective after each
         iteration).
     learning_rate_curve_ : ndarray of shape (n_iter_,) or None
-        Learning rate of each epoch; None for L-BFGS.
+        Learning rate of each epoch (NaN for the iterations of an L-BFGS fit
+        that a warm start continued); None when the last fit used L-BFGS.
     best_loss_ : float or None
         Smallest value in ``loss_curve_``; None with early stopping.
     validation_scores_ : list of float or None
         Validation score after each epoch (minus the weighted mean sigmoid
         cross-entropy of the held-out set), with early stopping; else None.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``, whose weights were kept; else None.
+        Best validation score of the last fit, whose weights were kept; else
+        None. With ``warm_start``, each fit keeps the best weights of its own
+        epochs, while ``validation_scores_`` spans every fit.
     n_iter_ : int
         Number of epochs (L-BFGS: iterations) run, over all warm-started
         fits and ``partial_fit`` calls.
@@ -615,14 +618,17 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(curve)
         if lbfgs:
             self.learning_rate_curve_ = None
-        elif old_rates is not None:
+        elif continuing:  # an L-BFGS fit before this one has no learning rates
+            if old_rates is None:
+                old_rates = np.full(len(curve) - len(result.loss_curve), np.nan)
             self.learning_rate_curve_ = np.concatenate([old_rates, result.learning_rates])
         else:
             self.learning_rate_curve_ = result.learning_rates
         if early:
             scores = list(old_scores or []) + result.validation_scores.tolist()
             self.validation_scores_ = scores
-            self.best_validation_score_ = max(scores) if scores else None
+            this_fit = result.validation_scores
+            self.best_validation_score_ = float(this_fit.max()) if this_fit.size else None
             self.best_loss_ = None
         else:
             self.validation_scores_ = None

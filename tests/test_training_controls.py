@@ -322,6 +322,33 @@ def test_warm_start_continues_from_the_previous_weights(small):
     np.testing.assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
 
 
+def test_warm_start_with_early_stopping_keeps_each_fits_best(cancer, split_masks):
+    """The second fit keeps its own best epoch, and says which score that was."""
+    X, y = cancer
+    model = LogLossClassifier(early_stopping=True, warm_start=True, learning_rate=0.05,
+                              n_iter_no_change=5, random_state=0)
+    model.fit(X, y)
+    first = len(model.validation_scores_)
+    model.set_params(learning_rate=5.0).fit(X, y)  # a rate that makes the second fit worse
+    assert max(model.validation_scores_[first:]) < max(model.validation_scores_[:first])
+    assert len(model.validation_scores_) == model.n_iter_ > first
+    assert model.best_validation_score_ == max(model.validation_scores_[first:])
+    val = split_masks[-1]
+    z = model.decision_function(X[val])  # the log loss from logits, without overflow
+    neg_xent = -np.mean(np.logaddexp(0, z) - y[val] * z)
+    assert neg_xent == pytest.approx(model.best_validation_score_, rel=1e-9)
+
+
+def test_learning_rate_curve_lines_up_after_a_warm_start_from_lbfgs(small):
+    X, y = small
+    model = fit_quiet(LogLossClassifier(optimizer="lbfgs", warm_start=True, max_iter=5), X, y)
+    assert model.learning_rate_curve_ is None
+    fit_quiet(model.set_params(optimizer="adam", max_iter=4, tol=0.0), X, y)
+    assert len(model.learning_rate_curve_) == len(model.loss_curve_) == model.n_iter_
+    assert np.isnan(model.learning_rate_curve_[:-4]).all()
+    np.testing.assert_array_equal(model.learning_rate_curve_[-4:], np.float32(0.01))
+
+
 def test_partial_fit_continues_adam_exactly_as_fit(small):
     X, y = small
     params = {"batch_size": 16, "random_state": 3, "learning_rate": 0.02}
