@@ -57,22 +57,37 @@ def native_logs_filtered():
         yield
         return
     with _CAPTURE_LOCK:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        with tempfile.TemporaryFile() as capture:  # unlinked at once: nothing left behind
+        _flush_stderr()
+        try:  # no stderr to capture (a closed fd 2) or nowhere to put it: filter nothing
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the with below)
+        except OSError:
+            os.close(saved)
+            yield
+            return
+        with capture:  # a temporary file is unlinked at once: nothing is left behind
             os.dup2(capture.fileno(), 2)
             try:
                 yield
             finally:
-                sys.stderr.flush()
+                _flush_stderr()
                 os.dup2(saved, 2)
                 os.close(saved)
                 capture.seek(0)
                 text = capture.read().decode("utf-8", errors="replace")
                 kept = _kept(text.splitlines(keepends=True), min_level)
-                if kept:
+                if kept and sys.stderr is not None:
                     sys.stderr.write("".join(kept))
                     sys.stderr.flush()
+
+
+def _flush_stderr():
+    if sys.stderr is not None:  # None under pythonw
+        sys.stderr.flush()
 
 
 def _size_thread_pools(tf):

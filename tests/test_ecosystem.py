@@ -299,6 +299,15 @@ def test_default_fit_prints_nothing():
     assert out.stderr == ""
 
 
+def test_tensorflow_loads_with_stderr_closed():
+    """A daemon without fd 2: nothing to capture, and loading must not fail."""
+    code = ("import os; os.close(2); from sklearn.datasets import load_iris; "
+            "from sk_logloss import LogLossClassifier; X, y = load_iris(return_X_y=True); "
+            "print(LogLossClassifier(max_iter=300, random_state=0).fit(X, y).score(X, y) > 0.9)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "True\n"
+
+
 def test_native_log_filter_follows_tf_cpp_min_log_level():
     from sk_logloss._backend import _kept
 
