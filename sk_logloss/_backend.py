@@ -8,7 +8,6 @@ import tempfile
 import threading
 
 _LOAD_LOCK = threading.Lock()
-_CAPTURE_LOCK = threading.RLock()  # one capture at a time; a thread may nest its own
 _LOADED = []
 
 # TensorFlow's native start-up messages go straight to file descriptor 2, before
@@ -46,43 +45,43 @@ def _kept(lines, min_level):
 
 
 @contextlib.contextmanager
-def native_logs_filtered():
+def _native_logs_filtered():
     """Capture what native code writes to stderr meanwhile; write back all but the noise.
 
-    Process-wide (a file descriptor is), so it holds a lock: other threads'
-    stderr is captured too and written back when the block ends.
+    Process-wide (a file descriptor is): other threads' stderr is captured too
+    and written back when the block ends. Only :func:`tensorflow` uses it,
+    under its lock, so captures never overlap.
     """
     min_level = _min_level()
     if min_level == 0:  # the user asked for everything
         yield
         return
-    with _CAPTURE_LOCK:
-        _flush_stderr()
-        try:  # no stderr to capture (a closed fd 2) or nowhere to put it: filter nothing
-            saved = os.dup(2)
-        except OSError:
-            yield
-            return
+    _flush_stderr()
+    try:  # no stderr to capture (a closed fd 2) or nowhere to put it: filter nothing
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the with below)
+    except OSError:
+        os.close(saved)
+        yield
+        return
+    with capture:  # a temporary file is unlinked at once: nothing is left behind
+        os.dup2(capture.fileno(), 2)
         try:
-            capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the with below)
-        except OSError:
-            os.close(saved)
             yield
-            return
-        with capture:  # a temporary file is unlinked at once: nothing is left behind
-            os.dup2(capture.fileno(), 2)
-            try:
-                yield
-            finally:
-                _flush_stderr()
-                os.dup2(saved, 2)
-                os.close(saved)
-                capture.seek(0)
-                text = capture.read().decode("utf-8", errors="replace")
-                kept = _kept(text.splitlines(keepends=True), min_level)
-                if kept and sys.stderr is not None:
-                    sys.stderr.write("".join(kept))
-                    sys.stderr.flush()
+        finally:
+            _flush_stderr()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", errors="replace")
+            kept = _kept(text.splitlines(keepends=True), min_level)
+            if kept and sys.stderr is not None:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def _flush_stderr():
@@ -117,7 +116,7 @@ def tensorflow():
     with _LOAD_LOCK:
         if not _LOADED:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a user's value wins
-            with native_logs_filtered():
+            with _native_logs_filtered():
                 import keras  # noqa: F401
                 import tensorflow as tf
 

@@ -331,7 +331,7 @@ class _Trainer:
     def _train_on(self, batch, B, alpha):
         """One step on a batch from :meth:`_take` (a flat tuple of tensors)."""
         *xb, yb, bw = batch
-        xb = SparseRows(*xb, B) if len(xb) == 3 else xb[0]
+        xb = SparseRows(*xb, B) if self.spec.sparse else xb[0]
         return self._step(xb, yb, bw, alpha)
 
     def _rows(self, X):

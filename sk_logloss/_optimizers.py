@@ -40,23 +40,15 @@ def _keras_class(name):
     return getattr(keras.optimizers, KERAS_OPTIMIZERS[name])
 
 
-def valid_params(name):
-    """The keys ``optimizer_params`` may hold for optimizer ``name``."""
-    if name == "lbfgs":
-        return set(LBFGS_DEFAULTS)
-    params = inspect.signature(_keras_class(name).__init__).parameters
-    return {
-        key for key, p in params.items()
-        if key != "self" and key not in _RESERVED and p.kind is p.POSITIONAL_OR_KEYWORD
-    }
-
-
 def _defaults(name):
-    """Each valid key's default value, for optimizer ``name``."""
+    """The keys ``optimizer_params`` may hold for optimizer ``name``, with their defaults."""
     if name == "lbfgs":
         return dict(LBFGS_DEFAULTS)
     params = inspect.signature(_keras_class(name).__init__).parameters
-    return {key: params[key].default for key in valid_params(name)}
+    return {
+        key: p.default for key, p in params.items()
+        if key != "self" and key not in _RESERVED and p.kind is p.POSITIONAL_OR_KEYWORD
+    }
 
 
 def _check_type(name, key, value, default):
@@ -87,7 +79,7 @@ def check_params(name, params):
     for key in params:
         if not isinstance(key, str):
             raise TypeError(f"optimizer_params keys must be strings, got {key!r}.")
-    valid = valid_params(name)
+    valid = _defaults(name)
     for key in params:
         if key in _RESERVED:
             raise ValueError(
@@ -99,9 +91,8 @@ def check_params(name, params):
                 f"optimizer_params key {key!r} is not a parameter of optimizer={name!r}; "
                 f"valid keys: {sorted(valid)}."
             )
-    defaults = _defaults(name)
     for key, value in params.items():
-        _check_type(name, key, value, defaults[key])
+        _check_type(name, key, value, valid[key])
     return params
 
 
