@@ -1,5 +1,6 @@
 """TensorFlow training engine: one traced training loop per model shape, reused by every fit."""
 
+import contextlib
 import functools
 import itertools
 import threading
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._backend import tensorflow
+from ._backend import first_xla_compile, tensorflow
 from ._optimizers import build_optimizer, lbfgs_options
 from ._validation import mix64
 
@@ -39,8 +40,10 @@ ORDER_ROWS_PER_CALL = 2**22
 STREAM_MIN_BYTES = 64 * 2**20
 CHUNK_BYTES = 16 * 2**20
 
-# Statuses of a training run. RUNNING at the end means max_iter was reached.
-RUNNING, CONVERGED, DIVERGED, INTERRUPTED = 0, 1, 2, 3
+# Statuses of a training run. RUNNING at the end means max_iter was reached;
+# L-BFGS tells MAX_ITER (iterations) from MAX_FUN (function evaluations).
+RUNNING, CONVERGED, DIVERGED, INTERRUPTED, MAX_FUN = 0, 1, 2, 3, 4
+MAX_ITER = RUNNING
 
 _TF_ACTIVATIONS = {
     "identity": tf.identity,
@@ -110,23 +113,28 @@ class TrainResult:
     lr_scale: float = 1.0
     message: str = ""
     optimizer_epochs: int = 0  # epochs since the optimizer was created (set by the estimator)
+    diverged_rate: float | None = None  # learning rate of the epoch that diverged, if one did
 
 
-def _objective(coefs, intercepts, activation, dtype, xb, yb, bw, alpha):
-    """Weighted mean sigmoid cross-entropy of a batch plus the L2 term.
+def _objective(coefs, intercepts, activation, dtype, xb, yb, bw, alpha, count, n, total_w):
+    """A batch's unbiased estimate of the weighted objective, L2 term included.
 
-    Returns ``(loss, weight_sum)``; a batch whose weights sum to zero has
-    loss 0 (and so zero gradients).
+    The objective is ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / total_w``
+    over the ``n`` rows of the data, ``l_i`` the mean sigmoid cross-entropy
+    of row ``i``'s logits. A batch of ``count`` rows drawn at random (the
+    rows of a random permutation) estimates the data term by
+    ``(n / count) * sum_batch w_i l_i``, so the expected minibatch gradient
+    is the full weighted gradient at any batch size: a row's weight counts
+    against the whole data's, not against its batch's. A full batch
+    (``count == n``) gives the objective itself.
     """
     h = _logits(coefs, intercepts, activation, xb)
     labels = tf.cast(yb, dtype)
     xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h)
     per_sample = tf.reduce_mean(xent, axis=1)
-    wsum = tf.reduce_sum(bw)
     l2 = tf.add_n([tf.reduce_sum(tf.square(W)) for W in coefs])
-    safe = tf.where(wsum > 0, wsum, tf.ones_like(wsum))
-    loss = (tf.reduce_sum(bw * per_sample) + 0.5 * alpha * l2) / safe
-    return tf.where(wsum > 0, loss, tf.zeros_like(loss)), wsum
+    data = tf.reduce_sum(bw * per_sample) * (n / count)
+    return (data + 0.5 * alpha * l2) / total_w
 
 
 @dataclass
@@ -216,12 +224,15 @@ class _Trainer:
         ]
         self.variables = self.coefs + self.intercepts
         self.best = [tf.Variable(v, trainable=False) for v in self.variables]
-        self.snapshot = [tf.Variable(v, trainable=False) for v in self.variables]
         self.optimizer = build_optimizer(
             spec.optimizer, dict(spec.optimizer_params), learning_rate=1e-3
         )
         self.optimizer.build(self.variables)
         self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
+        # what an epoch changes: the weights and the optimizer's state (its
+        # slots and step count); restored together when an epoch diverges
+        self.state = self.variables + list(self.optimizer.variables)
+        self.snapshot = [tf.Variable(v, trainable=False) for v in self.state]
 
         d, k = sizes[0], sizes[-1]
         x_sig = tf.TensorSpec([None, d], self.dtype)
@@ -276,7 +287,8 @@ class _Trainer:
         self._chunk_fns = {
             xla: tf.function(
                 functools.partial(_Trainer._chunk, self), jit_compile=xla, autograph=False,
-                input_signature=[*data_sig, tf.TensorSpec([], tf.int32)],
+                input_signature=[*data_sig, tf.TensorSpec([], tf.int32),
+                                 tf.TensorSpec([], self.dtype), tf.TensorSpec([], self.dtype)],
             )
             for xla in (False, True)
         }
@@ -326,13 +338,13 @@ class _Trainer:
         else:
             xb = tf.gather(X, idx)
         xb = (xb.values, xb.columns, xb.rows) if isinstance(xb, SparseRows) else (xb,)
-        return (*xb, tf.gather(Y, idx), tf.gather(w, idx) * valid)
+        return (*xb, tf.gather(Y, idx), tf.gather(w, idx) * valid, tf.reduce_sum(valid))
 
-    def _train_on(self, batch, B, alpha):
+    def _train_on(self, batch, B, alpha, n, total_w):
         """One step on a batch from :meth:`_take` (a flat tuple of tensors)."""
-        *xb, yb, bw = batch
+        *xb, yb, bw, count = batch
         xb = SparseRows(*xb, B) if self.spec.sparse else xb[0]
-        return self._step(xb, yb, bw, alpha)
+        return self._step(xb, yb, bw, count, alpha, n, total_w)
 
     def _rows(self, X):
         """Number of rows of X (dense, or the CSR tuple)."""
@@ -365,31 +377,45 @@ class _Trainer:
         vals = tf.gather(values, pos) * tf.cast(used, self.dtype)
         return SparseRows(vals, tf.gather(indices, pos), row, B)
 
-    def _objective(self, xb, yb, bw, alpha):
+    def _objective(self, xb, yb, bw, alpha, count, n, total_w):
         return _objective(
-            self.coefs, self.intercepts, self.spec.activation, self.dtype, xb, yb, bw, alpha
+            self.coefs, self.intercepts, self.spec.activation, self.dtype, xb, yb, bw, alpha,
+            count, n, total_w,
         )
 
     def _validation_score(self, Xv, Yv, wv):
         """Minus the weighted mean sigmoid cross-entropy of the validation set (no L2 term)."""
         if isinstance(Xv, tuple):
             Xv = SparseRows(*Xv, tf.shape(Yv)[0])
-        loss, _ = self._objective(Xv, Yv, wv, tf.zeros([], self.dtype))
-        return -loss
+        nv = tf.cast(tf.shape(Yv)[0], self.dtype)
+        return -self._objective(Xv, Yv, wv, tf.zeros([], self.dtype), nv, nv, tf.reduce_sum(wv))
 
-    def _step(self, xb, yb, bw, alpha):
-        """One optimizer step on a batch; returns the batch loss times its weight sum."""
+    def _step(self, xb, yb, bw, count, alpha, n, total_w):
+        """One optimizer step on a batch of ``count`` rows; returns its loss times ``count``."""
         with tf.GradientTape() as tape:
-            loss, wsum = self._objective(xb, yb, bw, alpha)
+            loss = self._objective(xb, yb, bw, alpha, count, n, total_w)
         grads = tape.gradient(loss, self.variables)
         self.optimizer.apply(grads, self.variables)
-        return loss * wsum
+        return loss * count
 
     def _begin_epoch(self, rate):
-        """Remember the weights of the epoch's start and set its learning rate."""
-        for s, v in zip(self.snapshot, self.variables):
+        """Remember the weights and optimizer state of the epoch's start; set its learning rate."""
+        for s, v in zip(self.snapshot, self.state):
             s.assign(v)
         self.optimizer.learning_rate.assign(rate)
+
+    def _diverged(self, loss):
+        """Whether the epoch loss, a weight, the L2 norm or an optimizer slot is non-finite.
+
+        Checked after the epoch's last step, so a step that overflows the
+        weights or the optimizer's state is caught in the epoch it happens,
+        even when the epoch has one batch.
+        """
+        checks = [tf.math.is_finite(loss)]
+        checks += [tf.reduce_all(tf.math.is_finite(v)) for v in self.state
+                   if tf.as_dtype(v.dtype).is_floating]
+        checks.append(tf.math.is_finite(tf.add_n([tf.reduce_sum(tf.square(W)) for W in self.coefs])))
+        return ~tf.reduce_all(tf.stack(checks))
 
     def _end_epoch(
         self, loss, rate, Xv, Yv, wv, check, early, adaptive, factor, min_rate, tol,
@@ -403,16 +429,17 @@ class _Trainer:
         validation loss) failed to beat the best by ``tol``; the weights of the
         best score are kept in ``self.best``. With the adaptive schedule a
         stall divides the rate instead, until it would fall below
-        ``min_rate``. A non-finite epoch loss restores the weights of the
-        epoch's start and stops.
+        ``min_rate``. A diverged epoch (see :meth:`_diverged`) restores the
+        weights and optimizer state of the epoch's start and stops; it is
+        not recorded.
         """
         static_early, static_adaptive = static  # False: known off at trace time
-        finite = tf.math.is_finite(loss)
-        for v, s in zip(self.variables, self.snapshot):
+        finite = ~self._diverged(loss)
+        for v, s in zip(self.state, self.snapshot):
             v.assign(tf.where(finite, v, s))
         if static_early:
             score = self._validation_score(Xv, Yv, wv)
-            better = early & (score > score_best)
+            better = finite & early & (score > score_best)
             for b, v in zip(self.best, self.variables):
                 b.assign(tf.where(better, v, b))
             stalled = tf.where(early, score < score_best + tol, loss > best - tol)
@@ -440,7 +467,7 @@ class _Trainer:
         self.trace_count += 1
         n, X = self._rows(X)
         B, n_steps, tail, slots = self._batches(n, template)
-        total_w = tf.reduce_sum(w)
+        total_w, n_rows = tf.reduce_sum(w), tf.cast(n, self.dtype)
         zero = tf.zeros([], self.dtype)
         empty = tf.zeros([EPOCHS_PER_CALL], self.dtype)
         rules = (check, early, adaptive, factor, min_rate, tol, n_iter_no_change)
@@ -453,7 +480,7 @@ class _Trainer:
 
             def step(i, acc):
                 batch = self._take(order, i, B, slots, n, X, Y, w)
-                return i + 1, acc + self._train_on(batch, B, alpha)
+                return i + 1, acc + self._train_on(batch, B, alpha, n_rows, total_w)
 
             def step_ahead(i, acc, batch):
                 # sparse X: gather the next batch in the same iteration, and
@@ -461,14 +488,14 @@ class _Trainer:
                 # random row reads wait on memory; a fit is 25% faster). Dense
                 # batches are cheap to gather and slower to carry.
                 ahead = self._take(order, i + 1, B, slots, n, X, Y, w)
-                return i + 1, acc + self._train_on(batch, B, alpha), ahead
+                return i + 1, acc + self._train_on(batch, B, alpha, n_rows, total_w), ahead
 
             if self.spec.sparse:
                 first = self._take(order, 0, B, slots, n, X, Y, w)
                 acc = tf.while_loop(lambda i, *_: i < n_steps, step_ahead, (0, zero, first))[1]
             else:
                 acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, zero))[1]
-            loss = acc / total_w
+            loss = acc / n_rows
             score, best, score_best, count, scale, status = self._end_epoch(
                 loss, rate, Xv, Yv, wv, *rules, scale, best, score_best, count,
                 static=static[:2],
@@ -485,8 +512,11 @@ class _Trainer:
              tf.zeros([EPOCHS_PER_CALL], tf.float32)),
         )
 
-    def _chunk(self, Xc, Yc, wc, template, alpha, n_valid):
-        """Minibatch steps over the first ``n_valid`` rows of a host-shuffled chunk."""
+    def _chunk(self, Xc, Yc, wc, template, alpha, n_valid, n_rows, total_w):
+        """Minibatch steps over the first ``n_valid`` rows of a host-shuffled chunk.
+
+        ``n_rows`` and ``total_w`` are the whole data's row count and weight sum.
+        """
         self.trace_count += 1
         B = tf.shape(template)[0]
         n_steps = (n_valid + B - 1) // B
@@ -498,7 +528,8 @@ class _Trainer:
             xb = tf.slice(Xc, [start, 0], [B, -1])
             yb = tf.slice(Yc, [start, 0], [B, -1])
             bw = tf.slice(wc, [start], [B]) * valid
-            return i + 1, acc + self._step(xb, yb, bw, alpha)
+            count = tf.reduce_sum(valid)
+            return i + 1, acc + self._step(xb, yb, bw, count, alpha, n_rows, total_w)
 
         _, acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, tf.zeros([], self.dtype)))
         return acc
@@ -595,7 +626,7 @@ def train(
         tf.constant(tol, dtype), tf.constant(n_iter_no_change),
     )
     run = _Run(curve=[], scores=[], lrs=[], early=early, on_epoch=on_epoch)
-    with trainer.lock:
+    with first_xla_compile() if xla else contextlib.nullcontext(), trainer.lock:
         trainer.reset(coefs, intercepts, optimizer_state)
         state = (tf.constant(lr_scale, tf.float32), tf.constant(np.inf, dtype),
                  tf.constant(-np.inf, dtype), tf.constant(0))
@@ -630,14 +661,17 @@ def train(
                     tf.constant(rate_vec), *rules, *state,
                 )
                 state, status, ran = (scale, best, best_score, count), int(status), int(ran)
+                if status == DIVERGED:  # its last epoch: undone, and not recorded
+                    ran -= 1
+                    run.diverged_rate = float(used.numpy()[ran])
                 run.record(losses.numpy()[:ran], vals.numpy()[:ran], used.numpy()[:ran])
         if early and np.isfinite(float(state[2])):
             trainer.reset(*trainer.weights(best=True), trainer.optimizer_state())
         coefs, intercepts = trainer.weights()
-        opt_state = None if status == DIVERGED else trainer.optimizer_state()
+        opt_state = trainer.optimizer_state()
     return TrainResult(
         coefs, intercepts, np.asarray(run.curve), np.asarray(run.scores), np.asarray(run.lrs),
-        None, status, opt_state, float(state[0]),
+        None, status, opt_state, float(state[0]), diverged_rate=run.diverged_rate,
     )
 
 
@@ -650,6 +684,7 @@ class _Run:
     lrs: list
     early: bool
     on_epoch: object
+    diverged_rate: float | None = None  # the learning rate of a diverged epoch
 
     def record(self, losses, scores, lrs):
         self.curve.extend(np.asarray(losses).tolist())
@@ -686,7 +721,8 @@ def _train_streaming(
     bx, by, bw = (_aligned_empty((rows, X.shape[1]), X.dtype),
                   _aligned_empty((rows, Y.shape[1]), Y.dtype), _aligned_empty((rows,), w.dtype))
     args = tuple(as_tensor(a) for a in (bx, by, bw))  # shares the buffers: refilled in place
-    total_w = float(np.sum(w, dtype=np.float64))
+    n_rows = tf.constant(n, trainer.dtype)
+    total_w = tf.constant(np.sum(w, dtype=np.float64), trainer.dtype)
     chunk_fn = trainer._chunk_fns[xla]
     status = RUNNING
     for e in range(len(rates)):
@@ -703,12 +739,15 @@ def _train_streaming(
             np.take(X, idx, axis=0, out=bx[:m])
             np.take(Y, idx, axis=0, out=by[:m])
             np.take(w, idx, out=bw[:m])
-            acc += float(chunk_fn(*args, template, alpha, tf.constant(m)))
-        loss = tf.constant(acc / total_w, trainer.dtype)
+            acc += float(chunk_fn(*args, template, alpha, tf.constant(m), n_rows, total_w))
+        loss = tf.constant(acc / n, trainer.dtype)
         score, best, best_score, count, scale, status = trainer._end_fn(
             loss, rate, *val_args, *rules, scale, best, best_score, count
         )
         state, status = (scale, best, best_score, count), int(status)
+        if status == DIVERGED:  # undone, and not recorded
+            run.diverged_rate = float(rate)
+            break
         run.record([float(loss)], [float(score)], [float(rate)])
         if status != RUNNING:
             break
@@ -754,9 +793,10 @@ class _FullBatch:
                 parts.append(tf.reshape(theta[offset : offset + size], shape))
                 offset += size
             n_layers = len(self.shapes) // 2
-            loss, _ = _objective(
+            n = tf.cast(tf.shape(Y)[0], tf.float64)
+            loss = _objective(
                 parts[:n_layers], parts[n_layers:], self.spec.activation, tf.float64, X, Y, w,
-                alpha,
+                alpha, n, n, tf.reduce_sum(w),
             )
         return loss, tape.gradient(loss, theta)
 
@@ -792,9 +832,14 @@ def minimize_lbfgs(
     Xt = coo_tensors(X) if spec.sparse else as_tensor(X)
     tensors = (Xt, as_tensor(Y), as_tensor(w), tf.constant(alpha, tf.float64))
 
+    best = {"loss": np.inf, "theta": None}  # the best point with a finite loss and gradient
+
     def fun(theta):
         loss, grad = fb.fn(*tensors, tf.constant(theta))
-        return float(loss), grad.numpy()
+        loss, grad = float(loss), grad.numpy()
+        if loss < best["loss"] and np.isfinite(grad).all() and np.isfinite(theta).all():
+            best.update(loss=loss, theta=theta.copy())
+        return loss, grad
 
     curve = []
 
@@ -812,16 +857,23 @@ def minimize_lbfgs(
             fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
             options={**opts, "maxiter": max_iter, "gtol": tol},
         )
-    if res.status == 0:
-        status = CONVERGED
-    elif stop is not None and stop.requested:
-        status = INTERRUPTED
-    elif res.status == 1:
-        status = RUNNING
+    finite = np.isfinite(res.fun) and np.isfinite(res.x).all()
+    if not finite:  # an overflow: keep the best finite point the search evaluated
+        status = DIVERGED
+        theta, loss = (theta0, np.nan) if best["theta"] is None else (best["theta"], best["loss"])
+        curve = [c for c in curve if np.isfinite(c)]
     else:
-        status = CONVERGED if np.isfinite(res.fun) else DIVERGED
-    coefs, intercepts = fb.unflatten(res.x)
+        theta, loss = res.x, float(res.fun)
+        if res.status == 0:
+            status = CONVERGED
+        elif stop is not None and stop.requested:
+            status = INTERRUPTED
+        elif res.status == 1:
+            status = MAX_ITER if res.nit >= max_iter else MAX_FUN
+        else:  # an abnormal line-search end at a finite point: as far as L-BFGS gets
+            status = CONVERGED
+    coefs, intercepts = fb.unflatten(theta)
     return TrainResult(
-        coefs, intercepts, np.asarray(curve), np.empty(0), np.empty(0), float(res.fun), status,
+        coefs, intercepts, np.asarray(curve), np.empty(0), np.empty(0), loss, status,
         message=str(res.message),
     )

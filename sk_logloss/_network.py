@@ -102,11 +102,19 @@ def objective(X, Y, sample_weight, coefs, intercepts, activation, alpha):
     """Training objective at the given weights, in float64.
 
     Weighted mean over samples of the mean sigmoid cross-entropy of the
-    logits, plus ``0.5 * alpha * ||W||^2 / sum(sample_weight)``.
+    logits, plus ``0.5 * alpha * ||W||^2 / sum(sample_weight)``. Each mean is
+    taken over normalized terms, so no sum overflows; a value beyond the
+    largest float saturates there instead of becoming inf.
     """
     z = np.asarray(forward(X, coefs, intercepts, activation), dtype=np.float64)
-    xent = np.logaddexp(0.0, z) - z * Y  # log(1 + e^z) - y z, without overflow
-    w = np.asarray(sample_weight, dtype=np.float64)
-    l2 = sum(float(np.dot(W.ravel().astype(np.float64), W.ravel().astype(np.float64)))
-             for W in coefs)
-    return float((w @ xent.mean(axis=1) + 0.5 * alpha * l2) / w.sum())
+    big = np.finfo(np.float64).max
+    with np.errstate(over="ignore"):
+        xent = np.logaddexp(0.0, z) - z * Y  # log(1 + e^z) - y z, without overflow
+        per_sample = (xent / xent.shape[1]).sum(axis=1)
+        w = np.asarray(sample_weight, dtype=np.float64)
+        total = w.sum()
+        data = float(np.minimum((w / total) @ np.minimum(per_sample, big), big))
+        l2 = sum(float(np.dot(W.ravel().astype(np.float64), W.ravel().astype(np.float64)))
+                 for W in coefs)
+        penalty = float(np.minimum(0.5 * alpha * np.minimum(l2, big) / total, big))
+    return min(data + penalty, big)
