@@ -6,13 +6,13 @@ from typing import ClassVar
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _network, _optimizers, _persistence, _schedules
+from ._compat import Interval, Options, StrOptions, _fit_context
 from ._interrupt import graceful_interrupt
 from ._progress import EpochReport
 from ._validation import (
@@ -20,6 +20,7 @@ from ._validation import (
     class_sample_weights,
     encode_targets,
     make_rng,
+    check_sparse_columns,
     validation_split,
 )
 
@@ -100,9 +101,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         Minimum improvement of the epoch loss (or of the validation score,
         with early stopping) that counts as progress; for L-BFGS the
         gradient tolerance.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
         Training stops once the loss (or validation score) has not improved
-        by ``tol`` for more than this many epochs in a row.
+        by ``tol`` for more than this many epochs in a row; ``np.inf`` never
+        stops on it (as in MLPClassifier).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data and stop when
         its validation score (minus its weighted mean sigmoid cross-entropy,
@@ -113,9 +115,15 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     alpha : float, default=1e-4
-        L2 penalty on the weights (not the intercepts): the loss of a batch
-        gains ``0.5 * alpha * ||W||^2 / sum(batch sample weights)``, as in
-        MLPClassifier. With ``optimizer="lbfgs"``, ``alpha = 1 / C`` gives
+        L2 penalty on the weights (not the intercepts). The objective is
+        ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / sum_i w_i`` over the
+        training set, with ``w_i`` the sample weights (times the class
+        weights) and ``l_i`` the mean sigmoid cross-entropy of row ``i``. A
+        minibatch of ``b`` of the ``n`` rows estimates it without bias by
+        scaling its weighted loss by ``n / b`` (as SGDClassifier does), so a
+        sample weight counts against the whole data at any batch size, and
+        every optimizer minimizes the same objective as L-BFGS. With
+        ``optimizer="lbfgs"``, ``alpha = 1 / C`` gives
         ``LogisticRegression(C=C)``'s objective for binary targets, and
         ``alpha = 1 / (n_classes * C)`` that of each one-vs-rest
         ``LogisticRegression(C=C)`` for multiclass targets (the loss is the
@@ -195,9 +203,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     the current call into TensorFlow (at most 20,000 optimizer steps, or one
     epoch) and keeps the weights learned so far as a usable fitted model,
     with a ConvergenceWarning; a second Ctrl-C aborts the fit and leaves the
-    estimator as it was. A non-finite epoch loss (a far too large learning
-    rate) stops training, restores the weights of the last finite epoch and
-    warns, naming the learning rate.
+    estimator as it was. An epoch that diverges (a far too large learning
+    rate, or X of huge scale: a non-finite loss, weight, L2 norm or optimizer
+    slot after its last step) is undone and not counted, training stops with
+    the weights and optimizer state of the epoch before, and a
+    ConvergenceWarning names the epoch and its learning rate.
 
     Examples
     --------
@@ -267,7 +277,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -349,8 +359,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             Class labels (ints, strings, bools), or a 0/1 multilabel indicator
             matrix.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; the loss is their weighted mean, so a zero
-            weight is the same as an absent row.
+            Non-negative weights; the loss is their weighted mean (see
+            ``alpha``). A zero weight equals an absent row exactly for L-BFGS
+            and a full batch (the default up to 200 samples), and in
+            expectation for minibatches.
 
         Returns
         -------
@@ -458,8 +470,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         with _quiet_finite_check():
             X, y = validate_data(
                 self, X, y, reset=not continuing, multi_output=True, accept_sparse="csr",
-                accept_large_sparse=False, dtype=(np.float64, np.float32), y_numeric=False,
+                dtype=(np.float64, np.float32), y_numeric=False,
             )
+        X = check_sparse_columns(X)
         if continuing:
             classes = self._continued_classes(classes, incremental)
         elif incremental and classes is None and getattr(y, "ndim", 1) == 1:
@@ -519,6 +532,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                     _engine, spec, coefs, intercepts, data, validation, incremental, continuing,
                     schedule_params, seed, epoch0, stop,
                 )
+            if result.loss is None or not np.isfinite(result.loss):
                 result.loss = _network.objective(
                     *data, result.coefs, result.intercepts, self.activation, self.alpha
                 )
@@ -549,7 +563,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         batch_size = 200 if self.batch_size == "auto" else self.batch_size
         result = engine.train(
             spec, coefs, intercepts, data, validation, rates=rates, alpha=self.alpha,
-            batch_size=batch_size, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            batch_size=batch_size, tol=self.tol,
+            n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
             check_convergence=not incremental, adaptive=adaptive, shuffle=self.shuffle,
             seed=seed, epoch0=epoch0, optimizer_state=state, lr_scale=lr_scale,
             on_epoch=report, stop=stop,
@@ -651,10 +666,20 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
     def _warn(self, result, engine, incremental, lbfgs):
         if result.status == engine.DIVERGED:
+            step = "iteration" if lbfgs else "epoch"
+            at = self.n_iter_ + 1
+            kept = f"those of {step} {at - 1}" if at > 1 and not lbfgs else (
+                "the best finite ones L-BFGS evaluated" if lbfgs else "the initial weights"
+            )
+            rate = "" if lbfgs else (
+                f" at learning rate {result.diverged_rate:.6g} (learning_rate="
+                f"{self.learning_rate}, schedule {self.learning_rate_schedule!r})"
+            )
             warnings.warn(
-                f"The training loss became non-finite at epoch {self.n_iter_ + 1} with "
-                f"learning_rate={self.learning_rate}; training stopped and the weights of "
-                f"the last finite epoch were kept. Lower learning_rate.",
+                f"Training diverged at {step} {at}{rate}: the loss, the weights or the "
+                f"optimizer's state overflowed to a non-finite value. Training stopped; "
+                f"that {step} was undone and the weights kept are {kept}. Lower "
+                f"learning_rate, or standardize X (StandardScaler) if its values are large.",
                 ConvergenceWarning,
             )
         elif result.status == engine.INTERRUPTED:
@@ -664,11 +689,20 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 f"converge.",
                 ConvergenceWarning,
             )
-        elif result.status == engine.RUNNING and lbfgs:
+        elif result.status == engine.MAX_ITER and lbfgs:
             warnings.warn(
                 f"L-BFGS stopped after max_iter={self.max_iter} iterations before the "
                 f"gradient fell below tol={self.tol} ({result.message}); raise max_iter "
                 f"or tol.",
+                ConvergenceWarning,
+            )
+        elif result.status == engine.MAX_FUN:
+            maxfun = _optimizers.lbfgs_options(self.optimizer_params or {})["maxfun"]
+            warnings.warn(
+                f"L-BFGS stopped after maxfun={maxfun} loss evaluations, at iteration "
+                f"{len(result.loss_curve)} of max_iter={self.max_iter}, before the gradient "
+                f"fell below tol={self.tol} ({result.message}); raise "
+                f"optimizer_params['maxfun'] or tol.",
                 ConvergenceWarning,
             )
         elif (

@@ -71,7 +71,8 @@ def _check_type(name, key, value, default):
 def check_params(name, params):
     """Validate ``optimizer_params`` for ``name``; return them as a new dict.
 
-    An unknown or reserved key raises a ValueError naming the optimizer and
+    A number whose default is a float becomes a float (``momentum=0`` gives
+    ``0.0``, as Keras requires). An unknown or reserved key raises a ValueError naming the optimizer and
     its valid keys; a value of the wrong kind (a string for a number, say)
     raises one naming the key.
     """
@@ -93,6 +94,8 @@ def check_params(name, params):
             )
     for key, value in params.items():
         _check_type(name, key, value, valid[key])
+        if isinstance(valid[key], float) and not isinstance(value, float):
+            params[key] = float(value)  # Keras checks some floats by type: momentum=0 fails
     return params
 
 

@@ -6,9 +6,13 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
-from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight
+
+from ._compat import check_sample_weight
+
+# Sparse X is trained with int32 column indices (TensorFlow gathers them).
+MAX_SPARSE_COLUMNS = np.iinfo(np.int32).max
 
 
 def encode_targets(y, classes=None):
@@ -31,6 +35,8 @@ def encode_targets(y, classes=None):
             f"or a 2-D 0/1 indicator matrix."
         )
     multilabel = target_type == "multilabel-indicator"
+    if multilabel:
+        _check_indicator(y)
     if classes is not None and not multilabel:
         classes = np.unique(np.asarray(classes))
         unknown = np.setdiff1d(np.unique(y), classes)
@@ -53,15 +59,42 @@ def encode_targets(y, classes=None):
     return classes, Y, multilabel
 
 
+def _check_indicator(y):
+    """A multilabel indicator matrix must hold only 0 and 1 (or False and True)."""
+    values = np.unique(y.data if issparse(y) else np.asarray(y))
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            f"A 2-D y is taken as a multilabel indicator matrix, which must hold only 0 "
+            f"and 1 (one column per label, 1 where the label applies); got values "
+            f"{values.tolist()!r}. Map them to 0/1 (e.g. y == positive_value), or pass a "
+            f"1-D y of class labels."
+        )
+
+
+def check_sparse_columns(X):
+    """Refuse sparse X whose column indices cannot be int32; return X unchanged.
+
+    scipy gives int64 indices to large or stacked matrices (DictVectorizer,
+    FeatureHasher, ``csr_array`` built from int64 arrays). They are accepted:
+    the engine takes the column indices as int32 (TensorFlow gathers with
+    them), which holds every index when there are at most 2**31 - 1 columns.
+    """
+    if issparse(X) and X.shape[1] > MAX_SPARSE_COLUMNS:
+        raise ValueError(
+            f"Sparse X has {X.shape[1]} columns; LogLossClassifier supports at most "
+            f"{MAX_SPARSE_COLUMNS} (2**31 - 1). Reduce the feature space, e.g. "
+            f"FeatureHasher(n_features=2**20)."
+        )
+    return X
+
+
 def check_weights(sample_weight, X, Y, multilabel, require_two=True):
     """Validate ``sample_weight`` as non-negative finite weights in ``X``'s dtype.
 
     Raises a ValueError when the weights are all zero or, for a single-label
     target and ``require_two``, leave positive weight on fewer than two classes.
     """
-    weights = _check_sample_weight(
-        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-    )
+    weights = check_sample_weight(sample_weight, X, dtype=X.dtype)
     positive = weights > 0
     if not positive.any():
         raise ValueError(
@@ -111,11 +144,10 @@ def class_sample_weights(class_weight, classes, y, Y, multilabel, sample_weight)
             raise ValueError(
                 f"class_weight values must be finite non-negative numbers; got {bad!r}."
             )
-    else:
-        present = np.unique(labels)
-        balanced = compute_class_weight(
-            class_weight, classes=present, y=labels, sample_weight=sample_weight
-        )
+    else:  # "balanced", the same on every scikit-learn version
+        present, index = np.unique(labels, return_inverse=True)
+        counts = np.bincount(index, weights=np.asarray(sample_weight, dtype=np.float64))
+        balanced = counts.sum() / (len(present) * counts)
         lookup = dict(zip(present.tolist(), balanced.tolist()))
     return np.array([float(lookup[v]) for v in labels.tolist()])
 

@@ -125,3 +125,60 @@ def test_sparse_rows_without_any_nonzero_train():
     np.testing.assert_allclose(model.predict_proba(X), dense.predict_proba(X.toarray()),
                                rtol=0, atol=1e-12)
     assert np.isfinite(model.loss_)
+
+
+def csr_with_int64_indices(X):
+    X = sp.csr_array(X)
+    out = sp.csr_array((X.data, X.indices, X.indptr), shape=X.shape)
+    out.indices, out.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)  # as hstack
+    return out
+
+
+@pytest.mark.parametrize("params", [{}, {"hidden_layer_sizes": (5,)}, {"optimizer": "lbfgs"},
+                                    {"early_stopping": True}])
+def test_int64_indices_give_the_bits_of_the_int32_copy(data, params):
+    X, y = data
+    wide = csr_with_int64_indices(X)
+    assert wide.indices.dtype == np.int64 and wide.indptr.dtype == np.int64
+    narrow = sp.csr_array(X)
+    assert narrow.indices.dtype == np.int32
+    settings = {"random_state": 0, "max_iter": 20, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = LogLossClassifier(**settings).fit(wide, y)
+        b = LogLossClassifier(**settings).fit(narrow, y)
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(a.predict_proba(wide), b.predict_proba(narrow))
+
+
+def records(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    words = np.array(["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"])
+    rows, labels = [], []
+    for _ in range(n):
+        picked = rng.choice(words, size=3, replace=False)
+        rows.append({str(w): float(rng.integers(1, 4)) for w in picked} | {"len": rng.random()})
+        labels.append(int(("alpha" in picked) ^ ("beta" in picked)))
+    return rows, np.array(labels)
+
+
+@pytest.mark.parametrize("vectorizer", ["dict", "hasher"])
+def test_dict_vectorizer_and_feature_hasher_pipelines(vectorizer):
+    # DictVectorizer gives int64 indices, FeatureHasher int64 row pointers on some
+    # scikit-learn versions: LogisticRegression fits them, and so do we
+    from sklearn.feature_extraction import DictVectorizer, FeatureHasher
+
+    rows, y = records()
+    make = {"dict": lambda: DictVectorizer(), "hasher": lambda: FeatureHasher(n_features=2**12)}
+    Xt = make[vectorizer]().fit_transform(rows)
+    narrow = sp.csr_matrix((Xt.data, Xt.indices.astype(np.int32), Xt.indptr.astype(np.int32)),
+                           shape=Xt.shape)
+    model = make_pipeline(make[vectorizer](), LogLossClassifier(random_state=0, max_iter=50))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(rows, y)
+        alone = LogLossClassifier(random_state=0, max_iter=50).fit(narrow, y)
+    np.testing.assert_array_equal(model[-1].coef_, alone.coef_)
+    reference = make_pipeline(make[vectorizer](), LogisticRegression()).fit(rows, y)
+    assert model.score(rows, y) >= reference.score(rows, y) - 0.05 and model.score(rows, y) > 0.8

@@ -157,6 +157,9 @@ def test_class_weight_and_sample_weight_match_logistic_regression(cancer, class_
     w = np.random.default_rng(0).uniform(0.2, 2.0, len(y))
     ours = LogLossClassifier(optimizer="lbfgs", alpha=1.0, tol=1e-10, max_iter=2000,
                              class_weight=class_weight).fit(X, y, sample_weight=w)
+    if class_weight == "balanced":  # weighted class counts, as scikit-learn >= 1.7 weighs them
+        counts = np.bincount(y, weights=w)  # (1.6 counted rows whatever their sample weights)
+        class_weight = dict(enumerate(counts.sum() / (2 * counts)))
     ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=2000,
                              class_weight=class_weight).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
@@ -173,6 +176,36 @@ def test_lbfgs_max_iter_warns_and_has_no_partial_fit(cancer):
     with pytest.raises(AttributeError, match="partial_fit") as excinfo:
         model.partial_fit(X, y)
     assert "stochastic optimizers" in str(excinfo.value.__cause__)
+
+
+def test_lbfgs_stopped_by_maxfun_says_so(cancer):
+    X, y = cancer
+    model = LogLossClassifier(optimizer="lbfgs", optimizer_params={"maxfun": 5}, max_iter=100)
+    with pytest.warns(ConvergenceWarning, match=r"maxfun=5 loss evaluations") as caught:
+        model.fit(X, y)
+    assert not any("max_iter=100 iterations" in str(w.message) for w in caught)
+    assert model.n_iter_ < 100
+
+
+def test_integer_momentum_is_accepted_as_the_float(small):
+    X, y = small
+    settings = {"optimizer": "sgd", "max_iter": 5, "random_state": 0}
+    as_int = fit_quiet(LogLossClassifier(**settings, optimizer_params={"momentum": 0}), X, y)
+    as_float = fit_quiet(LogLossClassifier(**settings, optimizer_params={"momentum": 0.0}), X, y)
+    np.testing.assert_array_equal(as_int.coef_, as_float.coef_)
+    assert as_int.optimizer_params == {"momentum": 0}  # the parameter itself is untouched
+
+
+def test_n_iter_no_change_inf_never_stops_on_stalls_as_in_mlp(small):
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = small
+    fit_quiet(MLPClassifier(n_iter_no_change=np.inf, max_iter=3), X, y)  # MLP accepts it
+    with pytest.warns(ConvergenceWarning, match="max_iter=60"):
+        model = LogLossClassifier(n_iter_no_change=np.inf, tol=1.0, max_iter=60).fit(X, y)
+    assert model.n_iter_ == 60  # tol=1.0 would stall from epoch 1 with any finite count
+    stalls = LogLossClassifier(n_iter_no_change=10, tol=1.0, max_iter=60).fit(X, y)
+    assert stalls.n_iter_ == 12  # epoch 1 improves on inf; 2 to 12 are 11 stalls > 10
 
 
 # -- sample weights ------------------------------------------------------------------
