@@ -6,6 +6,7 @@ import re
 import sys
 import tempfile
 import threading
+import warnings
 
 _LOAD_LOCK = threading.Lock()
 _LOADED = []
@@ -116,7 +117,11 @@ def tensorflow():
     with _LOAD_LOCK:
         if not _LOADED:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a user's value wins
-            with _native_logs_filtered():
+            # Python warnings raised while the two load are theirs and their
+            # dependencies' (Keras imports matplotlib where it is installed, and
+            # matplotlib < 3.11 warns under pyparsing >= 3.3), not the user's
+            with _native_logs_filtered(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 import keras  # noqa: F401
                 import tensorflow as tf
 
@@ -124,6 +129,29 @@ def tensorflow():
                 tf.config.list_logical_devices()  # starts the runtime: its device probe logs
             _LOADED.append(tf)
     return _LOADED[0]
+
+
+_XLA_STARTED = []
+
+
+@contextlib.contextmanager
+def first_xla_compile():
+    """Filter the native lines of the process's first XLA compilation, as at start-up.
+
+    TensorFlow before 2.17 logs XLA's service start and its first compiled
+    cluster at level I through the same uninitialized logger, so
+    TF_CPP_MIN_LOG_LEVEL does not hold them back either. Later calls do nothing.
+    """
+    if _XLA_STARTED:
+        yield
+        return
+    with _LOAD_LOCK:
+        if _XLA_STARTED:  # another thread compiled first
+            yield
+            return
+        with _native_logs_filtered():
+            yield
+        _XLA_STARTED.append(True)
 
 
 def keras():

@@ -35,8 +35,14 @@ def test_public_names_are_found():
     assert len(names) >= 9
 
 
+# GL01 asks for the summary on the line after the opening quotes; we follow PEP
+# 257 (summary on the opening line), which numpydoc 1.11 accepts and 1.8 does not.
+IGNORED = {"GL01"}
+
+
 @pytest.mark.parametrize("name", public_names())
 def test_numpydoc_docstring_is_valid(name):
     result = numpydoc_validate.validate(name)
-    assert result["errors"] == [], "\n".join(f"{code}: {msg}" for code, msg in result["errors"])
+    errors = [(code, msg) for code, msg in result["errors"] if code not in IGNORED]
+    assert errors == [], "\n".join(f"{code}: {msg}" for code, msg in errors)
     assert "Examples" in result["docstring"]
