@@ -13,15 +13,23 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _network, _optimizers, _persistence, _schedules
 from ._compat import Interval, Options, StrOptions, _fit_context
+from ._engine.types import (
+    Adaptive,
+    EarlyStopping,
+    LbfgsConfig,
+    ModelSpec,
+    Status,
+    StochasticConfig,
+    freeze_params,
+)
 from ._interrupt import graceful_interrupt
 from ._progress import EpochReport
 from ._validation import (
+    check_sparse_columns,
     check_weights,
     class_sample_weights,
     encode_targets,
     make_rng,
-    check_sparse_columns,
-    validation_split,
 )
 
 
@@ -497,8 +505,6 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             self.learning_rate_schedule, self.schedule_params
         )
 
-        from . import _engine  # TensorFlow loads here, on the first fit only
-
         dtype = np.dtype(np.float64) if lbfgs else X.dtype
         X = X.astype(dtype, copy=False)
         weights = weights.astype(dtype, copy=False)
@@ -512,81 +518,66 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         else:
             coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
             seed, epoch0 = int(rng.integers(0, 2**64, dtype=np.uint64)), 0
-        spec = _engine.ModelSpec(
-            layer_sizes, self.activation, self.optimizer,
-            _engine.freeze_params(optimizer_params), dtype.name, sparse=issparse(X),
-        )
-        data, validation = (X, Y, weights), None
-        if self.early_stopping and not incremental and not lbfgs:
-            data, validation = self._split(X, Y, weights, multilabel, rng)
-
+        spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
+                         freeze_params(optimizer_params), dtype.name, sparse=issparse(X))
+        data = (X, Y, weights)
         with graceful_interrupt() as stop:
             if lbfgs:
-                report = EpochReport(self.max_iter, epoch0) if self.verbose else None
-                result = _engine.minimize_lbfgs(
+                from ._engine.lbfgs import train_lbfgs  # TensorFlow loads on the first fit only
+
+                result = train_lbfgs(LbfgsConfig(
                     spec, coefs, intercepts, data, alpha=self.alpha, max_iter=self.max_iter,
-                    tol=self.tol, options=optimizer_params, on_epoch=report, stop=stop,
-                )
+                    tol=self.tol, options=optimizer_params, stop=stop,
+                    on_epoch=EpochReport(self.max_iter, epoch0) if self.verbose else None,
+                ))
+                optimizer_epochs = 0
             else:
-                result = self._train_stochastic(
-                    _engine, spec, coefs, intercepts, data, validation, incremental, continuing,
-                    schedule_params, seed, epoch0, stop,
+                from ._engine.loop import train_stochastic  # likewise
+
+                config, first = self._stochastic_config(
+                    spec, coefs, intercepts, data, incremental, continuing, schedule_params,
+                    seed, epoch0, multilabel, rng, stop,
                 )
-            if result.loss is None or not np.isfinite(result.loss):
-                result.loss = _network.objective(
-                    *data, result.coefs, result.intercepts, self.activation, self.alpha
-                )
+                result = train_stochastic(config)
+                optimizer_epochs = first + len(result.loss_curve)
         self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs)
-        self._warn(result, _engine, incremental, lbfgs)
+        self._optimizer_epochs = optimizer_epochs
+        self._warn(result, incremental, lbfgs)
         return self
 
-    def _train_stochastic(
-        self, engine, spec, coefs, intercepts, data, validation, incremental, continuing,
-        schedule_params, seed, epoch0, stop,
+    def _stochastic_config(
+        self, spec, coefs, intercepts, data, incremental, continuing, schedule_params, seed,
+        epoch0, multilabel, rng, stop,
     ):
-        """Minibatch training with the Keras optimizer: the whole fit, or one partial_fit epoch."""
-        if incremental:
-            state = getattr(self, "_optimizer_state", None) if continuing else None
-            opt_epoch = self._optimizer_epochs if state is not None else 0
-            lr_scale = self._lr_scale if state is not None else 1.0
-            epochs = np.array([opt_epoch])
-        else:
-            state, lr_scale, epochs = None, 1.0, np.arange(self.max_iter)
+        """The engine's config for the whole fit, or one partial_fit epoch; and its first epoch.
+
+        Epochs are counted from the optimizer's creation (a partial_fit stream
+        continues its count), which the schedules read.
+        """
+        state, lr_scale, first = None, 1.0, 0
+        if incremental and continuing and getattr(self, "_optimizer_state", None) is not None:
+            state, lr_scale, first = self._optimizer_state, self._lr_scale, self._optimizer_epochs
+        epochs = np.array([first]) if incremental else np.arange(self.max_iter)
         rates = _schedules.rates(
             self.learning_rate_schedule, schedule_params, self.learning_rate, epochs,
             self.max_iter,
         )
         adaptive = None
         if self.learning_rate_schedule == "adaptive":
-            adaptive = (schedule_params["factor"], schedule_params["min_learning_rate"])
-        report = EpochReport(len(epochs), epoch0) if self.verbose else None
-        batch_size = 200 if self.batch_size == "auto" else self.batch_size
-        result = engine.train(
-            spec, coefs, intercepts, data, validation, rates=rates, alpha=self.alpha,
-            batch_size=batch_size, tol=self.tol,
+            adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
+        early = None
+        if self.early_stopping and not incremental:  # its split key follows the shuffle seed
+            key = int(rng.integers(0, 2**64, dtype=np.uint64))
+            early = EarlyStopping(self.validation_fraction, key, multilabel)
+        config = StochasticConfig(
+            spec, coefs, intercepts, data, rates=rates, alpha=self.alpha,
+            batch_size=200 if self.batch_size == "auto" else self.batch_size, tol=self.tol,
             n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
-            check_convergence=not incremental, adaptive=adaptive, shuffle=self.shuffle,
-            seed=seed, epoch0=epoch0, optimizer_state=state, lr_scale=lr_scale,
-            on_epoch=report, stop=stop,
+            check_convergence=not incremental, shuffle=self.shuffle, seed=seed, epoch0=epoch0,
+            adaptive=adaptive, early_stopping=early, optimizer_state=state, lr_scale=lr_scale,
+            on_epoch=EpochReport(len(epochs), epoch0) if self.verbose else None, stop=stop,
         )
-        result.optimizer_epochs = int(epochs[0]) + len(result.loss_curve)
-        return result
-
-    def _split(self, X, Y, weights, multilabel, rng):
-        """Stratified, weight-consistent train / validation split for early stopping."""
-        groups = np.zeros(X.shape[0], np.int64) if multilabel else (
-            Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
-        )
-        key = int(rng.integers(0, 2**64, dtype=np.uint64))
-        val = validation_split(X, groups, weights, self.validation_fraction, key)
-        if not val.any():
-            raise ValueError(
-                "early_stopping needs a class with at least two distinct samples of "
-                "positive weight to hold out a validation set; give more samples or set "
-                "early_stopping=False."
-            )
-        train = ~val
-        return (X[train], Y[train], weights[train]), (X[val], Y[val], weights[val])
+        return config, int(epochs[0])
 
     def _continued_classes(self, classes, incremental):
         if classes is not None and incremental:
@@ -655,7 +646,6 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         self._multilabel = multilabel
         self._shuffle_seed = seed
         self._optimizer_state = result.optimizer_state
-        self._optimizer_epochs = result.optimizer_epochs
         self._lr_scale = result.lr_scale
         if len(result.coefs) == 1:
             self.coef_ = result.coefs[0].T
@@ -664,8 +654,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             for name in ("coef_", "intercept_"):
                 self.__dict__.pop(name, None)
 
-    def _warn(self, result, engine, incremental, lbfgs):
-        if result.status == engine.DIVERGED:
+    def _warn(self, result, incremental, lbfgs):
+        if result.status == Status.DIVERGED:
             step = "iteration" if lbfgs else "epoch"
             at = self.n_iter_ + 1
             kept = f"those of {step} {at - 1}" if at > 1 and not lbfgs else (
@@ -682,21 +672,21 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 f"learning_rate, or standardize X (StandardScaler) if its values are large.",
                 ConvergenceWarning,
             )
-        elif result.status == engine.INTERRUPTED:
+        elif result.status == Status.INTERRUPTED:
             warnings.warn(
                 f"Training was interrupted (Ctrl-C) after {self.n_iter_} epochs; the "
                 f"model keeps the weights learned so far and is usable, but did not "
                 f"converge.",
                 ConvergenceWarning,
             )
-        elif result.status == engine.MAX_ITER and lbfgs:
+        elif result.status == Status.MAX_ITER and lbfgs:
             warnings.warn(
                 f"L-BFGS stopped after max_iter={self.max_iter} iterations before the "
                 f"gradient fell below tol={self.tol} ({result.message}); raise max_iter "
                 f"or tol.",
                 ConvergenceWarning,
             )
-        elif result.status == engine.MAX_FUN:
+        elif result.status == Status.MAX_FUN:
             maxfun = _optimizers.lbfgs_options(self.optimizer_params or {})["maxfun"]
             warnings.warn(
                 f"L-BFGS stopped after maxfun={maxfun} loss evaluations, at iteration "
@@ -706,7 +696,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         elif (
-            result.status == engine.CONVERGED and not lbfgs
+            result.status == Status.CONVERGED and not lbfgs
             and result.loss_curve.size > 1 and result.loss_curve[-1] > result.loss_curve[0]
         ):
             warnings.warn(
@@ -716,7 +706,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 f"probably too large. Lower learning_rate.",
                 ConvergenceWarning,
             )
-        elif result.status == engine.RUNNING and not incremental:
+        elif result.status == Status.RUNNING and not incremental:
             warnings.warn(
                 f"Reached max_iter={self.max_iter} epochs before the loss converged "
                 f"(tol={self.tol}, n_iter_no_change={self.n_iter_no_change}); raise "

@@ -1,9 +1,7 @@
 """Export of a fitted model to an equivalent Keras model, for serving with TensorFlow."""
 
 from ._backend import keras
-
-# Activation names of the NumPy model -> Keras activation names.
-_KERAS_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+from ._network import KERAS_ACTIVATIONS
 
 
 def keras_model(coefs, intercepts, activation, multilabel, dtype):
@@ -22,7 +20,7 @@ def keras_model(coefs, intercepts, activation, multilabel, dtype):
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         if i < last:
-            act, units, weights = _KERAS_ACTIVATIONS[activation], W.shape[1], [W, b]
+            act, units, weights = KERAS_ACTIVATIONS[activation], W.shape[1], [W, b]
         elif multilabel:
             act, units, weights = "sigmoid", W.shape[1], [W, b]
         elif W.shape[1] == 1:

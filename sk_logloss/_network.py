@@ -6,12 +6,16 @@ import numpy as np
 from scipy.sparse import diags, issparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 
+# The hidden-layer activations. NumPy's definitions are here; TensorFlow's (the
+# engine's training) and Keras' (the exported model) are Keras' own, by the name
+# KERAS_ACTIVATIONS gives, so each activation is written once per language.
 ACTIVATIONS = {
     "identity": lambda z: z,
     "logistic": expit,
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0),
 }
+KERAS_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 
 
 def init_weights(layer_sizes, activation, rng, dtype):

@@ -1,7 +1,8 @@
 """Fits whose arrays were saved before the engine became a package (tests/data/engine_reference.npz).
 
-``python tests/reference_fits.py`` rewrites the file from the code checked out;
+The file was written by the single-module engine (commit "Issue 13 groundwork");
 ``test_engine_reference.py`` compares today's fits with it, bit for bit.
+``python tests/reference_fits.py`` would rewrite it from the code checked out.
 """
 
 import sys
@@ -77,28 +78,31 @@ def versions():
     return f"numpy {np.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}"
 
 
-def _force_stream_before_the_package(model, X):
-    """How the single-module engine was told to stream: its module constants."""
-    import contextlib
+def force_stream(model, X):
+    """Steer the estimator's fit onto host streaming through the engine's configuration.
 
-    import sk_logloss._engine as engine
+    (The single-module engine that wrote the saved file was steered by its
+    module constants STREAM_MIN_BYTES = 0 and CHUNK_BYTES = 40 rows.)
+    """
+    from dataclasses import replace
+    from unittest import mock
 
-    @contextlib.contextmanager
-    def patched():
-        saved = engine.STREAM_MIN_BYTES, engine.CHUNK_BYTES
-        engine.STREAM_MIN_BYTES, engine.CHUNK_BYTES = 0, 40 * X.strides[0]
-        try:
-            yield
-        finally:
-            engine.STREAM_MIN_BYTES, engine.CHUNK_BYTES = saved
+    from sk_logloss._engine import loop
+    from sk_logloss._engine.types import Paths
 
-    return patched()
+    original = loop.train_stochastic
+
+    def streamed(config):
+        return original(replace(config, paths=Paths(stream_min_bytes=0,
+                                                    chunk_bytes=40 * X.strides[0])))
+
+    return mock.patch.object(loop, "train_stochastic", streamed)
 
 
 if __name__ == "__main__":
     saved = {}
     for name in CONFIGS:
-        for key, value in arrays(fit(name, _force_stream_before_the_package)).items():
+        for key, value in arrays(fit(name, force_stream)).items():
             saved[f"{name}/{key}"] = value
     saved["versions"] = np.array(versions())
     np.savez(PATH, **saved)

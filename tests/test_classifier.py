@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_iris, make_classification, make_multilabel_classification
+from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
@@ -39,20 +39,6 @@ def numpy_objective(model, X, Y, w, alpha):
     xent = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))
     l2 = sum(float(np.sum(W.astype(np.float64) ** 2)) for W in model.coefs_)
     return (np.sum(w * xent.mean(axis=1)) + 0.5 * alpha * l2) / np.sum(w)
-
-
-@pytest.fixture(scope="module")
-def binary():
-    X, y = make_classification(
-        n_samples=600, n_features=8, n_informative=5, class_sep=1.0, random_state=0
-    )
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.mark.parametrize("hidden", [(), (7,)])
@@ -221,11 +207,11 @@ def test_import_unpickle_and_predict_never_import_tensorflow(iris):
 
 
 def test_second_fit_of_same_shape_does_not_retrace(binary):
-    from sk_logloss import _engine
+    from sk_logloss._engine import trainer
 
     X, y = binary
     LogLossClassifier(random_state=0, max_iter=3).fit(X, y)
-    traces = {spec: t.trace_count for spec, t in _engine._TRAINERS.items()}
+    traces = {spec: t.trace_count for spec, t in trainer._TRAINERS.items()}
     rng = np.random.default_rng(0)
     X2 = rng.standard_normal((250, X.shape[1]))
     y2 = rng.integers(0, 2, 250)
@@ -233,23 +219,7 @@ def test_second_fit_of_same_shape_does_not_retrace(binary):
         warnings.simplefilter("ignore", ConvergenceWarning)
         LogLossClassifier(random_state=5, learning_rate=0.1, max_iter=3).fit(X2, y2)
     # same model shape: no new trainer, and no trainer traced again
-    assert {spec: t.trace_count for spec, t in _engine._TRAINERS.items()} == traces
-
-
-def test_xla_and_graph_engines_agree(binary, monkeypatch):
-    from sk_logloss import _engine
-
-    X, y = binary
-    params = {"random_state": 0, "batch_size": 16, "max_iter": 20, "tol": 0.0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        monkeypatch.setattr(_engine, "XLA_MIN_STEPS", 10**9)
-        graph = LogLossClassifier(**params).fit(X, y)
-        monkeypatch.setattr(_engine, "XLA_MIN_STEPS", 0)
-        xla = LogLossClassifier(**params).fit(X, y)
-    assert graph.n_iter_ == xla.n_iter_ == 20
-    np.testing.assert_allclose(xla.loss_curve_, graph.loss_curve_, rtol=1e-6)
-    np.testing.assert_allclose(xla.predict_proba(X), graph.predict_proba(X), rtol=1e-6, atol=1e-9)
+    assert {spec: t.trace_count for spec, t in trainer._TRAINERS.items()} == traces
 
 
 def test_verbose_prints_each_epoch_with_identical_result(binary, capsys):

@@ -16,7 +16,7 @@ DIVERGED = re.compile(r"diverged at (epoch|iteration) (\d+)(?: at learning rate 
 
 
 @pytest.fixture(scope="module")
-def iris():
+def centred_iris():
     X, y = load_iris(return_X_y=True)
     return X - X.mean(axis=0), y  # centred, not scaled: scales below multiply it
 
@@ -52,8 +52,8 @@ SCALES = [1e-300, 1e-150, 1.0, 1e150, 1e300]
 
 @pytest.mark.parametrize("optimizer", [*KERAS_OPTIMIZERS, "lbfgs"])
 @pytest.mark.parametrize("scale", SCALES)
-def test_every_optimizer_ends_finite_at_any_data_scale(iris, optimizer, scale):
-    X, y = iris
+def test_every_optimizer_ends_finite_at_any_data_scale(centred_iris, optimizer, scale):
+    X, y = centred_iris
     X = X * scale
     model, named = fit_recording(
         LogLossClassifier(optimizer=optimizer, max_iter=15, random_state=0), X, y
@@ -72,8 +72,8 @@ def test_every_optimizer_ends_finite_at_any_data_scale(iris, optimizer, scale):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 @pytest.mark.parametrize("scale", [1e-300, 1e30, 1e300])
-def test_hidden_layers_sparse_and_float32_end_finite(iris, params, sparse, dtype, optimizer, scale):
-    X, y = iris
+def test_hidden_layers_sparse_and_float32_end_finite(centred_iris, params, sparse, dtype, optimizer, scale):
+    X, y = centred_iris
     with np.errstate(over="ignore", under="ignore"):
         X = (X * scale).astype(dtype)  # float32 saturates to inf at 1e300: refused below
     if sparse:
@@ -90,12 +90,13 @@ def test_hidden_layers_sparse_and_float32_end_finite(iris, params, sparse, dtype
         return
     model, named = fit_recording(model, X, y)
     assert_finite_model(model, X)
+    assert named is None or int(named[2]) == model.n_iter_ + 1
 
 
 @pytest.mark.parametrize("learning_rate", [1e3, 1e10, 1e30])
 @pytest.mark.parametrize("optimizer", KERAS_OPTIMIZERS)
-def test_any_learning_rate_ends_finite(iris, optimizer, learning_rate):
-    X, y = iris
+def test_any_learning_rate_ends_finite(centred_iris, optimizer, learning_rate):
+    X, y = centred_iris
     model, _ = fit_recording(
         LogLossClassifier(optimizer=optimizer, learning_rate=learning_rate,
                           hidden_layer_sizes=(4,), max_iter=15, random_state=0), X, y,
@@ -103,11 +104,11 @@ def test_any_learning_rate_ends_finite(iris, optimizer, learning_rate):
     assert_finite_model(model, X)
 
 
-def test_one_batch_per_epoch_divergence_is_caught_in_its_own_epoch(iris):
+def test_one_batch_per_epoch_divergence_is_caught_in_its_own_epoch(centred_iris):
     # 150 rows, batch 200: each epoch is one step. Adam's second moment
     # overflows in the first step at this scale; the old check read only the
     # loss taken before the step, and kept NaN weights.
-    X, y = iris
+    X, y = centred_iris
     X = X * 1e200
     model, named = fit_recording(LogLossClassifier(random_state=0), X, y)
     assert named and named[1] == "epoch" and int(named[2]) == 1
@@ -124,8 +125,8 @@ def test_one_batch_per_epoch_divergence_is_caught_in_its_own_epoch(iris):
     [("constant", None, lambda lr, k: lr),
      ("invscaling", {"power_t": 0.5}, lambda lr, k: lr / k ** 0.5)],
 )
-def test_the_warning_names_the_epoch_and_rate_that_diverged(iris, schedule, params, rate_of_epoch):
-    X, y = iris
+def test_the_warning_names_the_epoch_and_rate_that_diverged(centred_iris, schedule, params, rate_of_epoch):
+    X, y = centred_iris
     settings = {"optimizer": "sgd", "learning_rate": 1e30, "learning_rate_schedule": schedule,
                 "schedule_params": params, "random_state": 0}
     model, named = fit_recording(LogLossClassifier(**settings), X, y)
@@ -139,14 +140,14 @@ def test_the_warning_names_the_epoch_and_rate_that_diverged(iris, schedule, para
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before.loss_curve_, model.loss_curve_)
     # ... and epoch k diverges again, from the same state
-    again, named_again = fit_recording(LogLossClassifier(**settings, max_iter=k), X, y)
+    _, named_again = fit_recording(LogLossClassifier(**settings, max_iter=k), X, y)
     assert int(named_again[2]) == k
     assert_finite_model(model, X)
 
 
-def test_plain_sgd_at_a_huge_rate_reports_a_finite_loss_without_overflow_warnings(iris):
+def test_plain_sgd_at_a_huge_rate_reports_a_finite_loss_without_overflow_warnings(centred_iris):
     # the suite turns RuntimeWarning (NumPy overflow) into an error
-    X, y = iris
+    X, y = centred_iris
     model, named = fit_recording(
         LogLossClassifier(optimizer="sgd", learning_rate=1e30, random_state=0), X, y
     )
@@ -155,10 +156,11 @@ def test_plain_sgd_at_a_huge_rate_reports_a_finite_loss_without_overflow_warning
     assert_finite_model(model, X)
 
 
-def test_lbfgs_at_huge_scale_keeps_its_best_finite_point(iris):
-    X, y = iris
+def test_lbfgs_at_huge_scale_keeps_its_best_finite_point(centred_iris):
+    X, y = centred_iris
     X = X * 1e300
     model, named = fit_recording(
         LogLossClassifier(optimizer="lbfgs", hidden_layer_sizes=(5,), random_state=0), X, y
     )
+    assert named is None or named[1] == "iteration"
     assert_finite_model(model, X)

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from conftest import fit_quiet
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_iris
-from sklearn.exceptions import ConvergenceWarning, UnsetMetadataPassedError
+from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -26,18 +27,6 @@ import sk_logloss
 from sk_logloss import InconsistentVersionWarning, LogLossClassifier
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def quiet_fit(model, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, y, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +46,9 @@ def test_dataframe_through_column_transformer_matches_numpy(frame):
         [("num", StandardScaler(), numeric), ("cat", OneHotEncoder(), ["size"])]
     )
     pipe = make_pipeline(columns, LogLossClassifier(random_state=0, max_iter=50))
-    quiet_fit(pipe, X, y)
+    fit_quiet(pipe, X, y)
     Z = columns.fit_transform(X)  # the same matrix, as NumPy
-    direct = quiet_fit(LogLossClassifier(random_state=0, max_iter=50), Z, y)
+    direct = fit_quiet(LogLossClassifier(random_state=0, max_iter=50), Z, y)
     np.testing.assert_array_equal(pipe.predict_proba(X), direct.predict_proba(Z))
     assert not hasattr(pipe[-1], "feature_names_in_")  # ColumnTransformer gave it an array
 
@@ -67,7 +56,7 @@ def test_dataframe_through_column_transformer_matches_numpy(frame):
 def test_feature_names_in_and_set_output_pandas(frame):
     X, y = frame
     numeric = [c for c in X.columns if c != "size"]
-    model = quiet_fit(LogLossClassifier(random_state=0, max_iter=20), X[numeric], y)
+    model = fit_quiet(LogLossClassifier(random_state=0, max_iter=20), X[numeric], y)
     np.testing.assert_array_equal(model.feature_names_in_, numeric)
     with pytest.raises(ValueError, match="feature names"):
         model.predict(X[numeric[::-1]])  # same columns, other order
@@ -77,7 +66,7 @@ def test_feature_names_in_and_set_output_pandas(frame):
     )
     pipe = make_pipeline(columns, LogLossClassifier(random_state=0, max_iter=20))
     pipe.set_output(transform="pandas")
-    quiet_fit(pipe, X, y)
+    fit_quiet(pipe, X, y)
     np.testing.assert_array_equal(pipe[-1].feature_names_in_, columns.get_feature_names_out())
     assert pipe[-1].n_features_in_ == len(numeric) + 2
     assert np.allclose(pipe.predict_proba(X).sum(axis=1), 1.0)
@@ -100,11 +89,11 @@ def test_sample_weight_routed_through_pipeline(iris, routing):
     clf = LogLossClassifier(random_state=0, max_iter=30).set_fit_request(sample_weight=True)
     pipe = Pipeline([("scale", StandardScaler().set_fit_request(sample_weight=False)),
                      ("clf", clf)])
-    quiet_fit(pipe, X, y, sample_weight=w)
+    fit_quiet(pipe, X, y, sample_weight=w)
     scaled = StandardScaler().fit_transform(X)
-    direct = quiet_fit(LogLossClassifier(random_state=0, max_iter=30), scaled, y,
+    direct = fit_quiet(LogLossClassifier(random_state=0, max_iter=30), scaled, y,
                        sample_weight=w)
-    unweighted = quiet_fit(LogLossClassifier(random_state=0, max_iter=30), scaled, y)
+    unweighted = fit_quiet(LogLossClassifier(random_state=0, max_iter=30), scaled, y)
     np.testing.assert_array_equal(pipe[-1].coef_, direct.coef_)
     assert not np.array_equal(pipe[-1].coef_, unweighted.coef_)
 
@@ -123,15 +112,15 @@ def test_sample_weight_routed_through_grid_search_to_fit_and_score(iris, routing
            .set_fit_request(sample_weight=True).set_score_request(sample_weight=True))
     cv = KFold(3, shuffle=True, random_state=0)
     search = GridSearchCV(clf, {"learning_rate": [0.01, 0.1]}, cv=cv)
-    quiet_fit(search, X, y, sample_weight=w)
+    fit_quiet(search, X, y, sample_weight=w)
     # each candidate's first split, refitted by hand with the routed weights
     train, test = next(cv.split(X, y))
     for i, rate in enumerate([0.01, 0.1]):
-        model = quiet_fit(LogLossClassifier(random_state=0, max_iter=30, learning_rate=rate),
+        model = fit_quiet(LogLossClassifier(random_state=0, max_iter=30, learning_rate=rate),
                           X[train], y[train], sample_weight=w[train])
         expected = model.score(X[test], y[test], sample_weight=w[test])
         assert search.cv_results_["split0_test_score"][i] == pytest.approx(expected, abs=1e-12)
-    best = quiet_fit(LogLossClassifier(random_state=0, max_iter=30, **search.best_params_),
+    best = fit_quiet(LogLossClassifier(random_state=0, max_iter=30, **search.best_params_),
                      X, y, sample_weight=w)
     np.testing.assert_array_equal(search.best_estimator_.coef_, best.coef_)
 
@@ -139,7 +128,7 @@ def test_sample_weight_routed_through_grid_search_to_fit_and_score(iris, routing
 # -- persistence ---------------------------------------------------------
 def test_joblib_round_trip(iris, tmp_path):
     X, y = iris
-    model = quiet_fit(LogLossClassifier(hidden_layer_sizes=(3,), random_state=1, max_iter=10),
+    model = fit_quiet(LogLossClassifier(hidden_layer_sizes=(3,), random_state=1, max_iter=10),
                       X, y)
     joblib.dump(model, tmp_path / "model.joblib")
     restored = joblib.load(tmp_path / "model.joblib")
@@ -157,7 +146,7 @@ def test_skops_round_trip_has_only_the_estimator_type_to_trust(iris, case):
         target = np.c_[y == 0, y == 2].astype(int)
     elif case == "early-lbfgs":
         params.update(optimizer="lbfgs", class_weight={0: 2.0})
-    model = quiet_fit(LogLossClassifier(**params), X, target)
+    model = fit_quiet(LogLossClassifier(**params), X, target)
     data = sio.dumps(model)
     assert sio.get_untrusted_types(data=data) == ["sk_logloss._classifier.LogLossClassifier"]
     restored = sio.loads(data, trusted=[LogLossClassifier])
@@ -183,7 +172,7 @@ SKOPS_NO_TENSORFLOW = textwrap.dedent(
 def test_skops_load_and_predict_never_import_tensorflow(iris):
     sio = pytest.importorskip("skops.io")
     X, y = iris
-    model = quiet_fit(LogLossClassifier(random_state=0, max_iter=5), X, y)
+    model = fit_quiet(LogLossClassifier(random_state=0, max_iter=5), X, y)
     out = subprocess.run([sys.executable, "-c", SKOPS_NO_TENSORFLOW], input=sio.dumps(model),
                          capture_output=True, check=True)
     assert out.stdout.strip() == b"ok"
@@ -191,7 +180,7 @@ def test_skops_load_and_predict_never_import_tensorflow(iris):
 
 def test_pickle_records_version_and_other_versions_warn(iris):
     X, y = iris
-    model = quiet_fit(LogLossClassifier(random_state=0, max_iter=5), X, y)
+    model = fit_quiet(LogLossClassifier(random_state=0, max_iter=5), X, y)
     data = pickle.dumps(model)
     assert sk_logloss.__version__.encode() in data
     with warnings.catch_warnings():
@@ -239,7 +228,7 @@ def export_data(kind):
 def test_to_keras_matches_predict_proba(case):
     params, kind = EXPORT_CASES[case]
     X, y = export_data(kind)
-    model = quiet_fit(LogLossClassifier(random_state=0, max_iter=20, **params), X, y)
+    model = fit_quiet(LogLossClassifier(random_state=0, max_iter=20, **params), X, y)
     keras_model = model.to_keras()
     proba = np.asarray(keras_model.predict(X, verbose=0))
     assert proba.shape == model.predict_proba(X).shape
@@ -251,7 +240,7 @@ def test_to_keras_saved_model_and_keras_file_round_trips(tmp_path):
     import tensorflow as tf
 
     X, y = export_data("multi")
-    model = quiet_fit(LogLossClassifier(hidden_layer_sizes=(5,), random_state=0, max_iter=20),
+    model = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), random_state=0, max_iter=20),
                       X, y)
     exported = model.to_keras()
     exported.export(str(tmp_path / "saved_model"), verbose=False)  # for TF Serving

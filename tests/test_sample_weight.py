@@ -1,11 +1,10 @@
 """Sample and class weights count against the whole data at every batch size, as in L-BFGS."""
 
-import warnings
 
 import numpy as np
 import pytest
+from conftest import fit_quiet
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -42,12 +41,6 @@ def stochastic(batch_size, max_iter, **params):
         learning_rate=0.05, learning_rate_schedule="invscaling", batch_size=batch_size,
         alpha=ALPHA, max_iter=max_iter, n_iter_no_change=np.inf, random_state=0, **params,
     )
-
-
-def fit_quiet(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is reached on purpose
-        return model.fit(*args, **kwargs)
 
 
 def distance(a, b):

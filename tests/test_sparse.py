@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import fit_quiet
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -42,12 +43,6 @@ def no_densify(monkeypatch):
                 return _original(self, *args, **kwargs)
 
             monkeypatch.setattr(cls, name, guarded)
-
-
-def fit_quiet(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(*args, **kwargs)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -13,9 +13,10 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import fit_quiet
 from scipy.special import expit
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_iris, make_classification
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
@@ -24,33 +25,8 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import sk_logloss._classifier as classifier_module
 from sk_logloss import LogLossClassifier
 from sk_logloss._optimizers import KERAS_OPTIMIZERS
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def small():
-    X, y = make_classification(n_samples=120, n_features=6, random_state=1)
-    return StandardScaler().fit_transform(X), y
-
-
-def fit_quiet(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(*args, **kwargs)
 
 
 def numpy_gradient(W, b, X, y, w, alpha):
@@ -302,13 +278,15 @@ def test_schedule_params_unknown_key_is_refused(small):
 def split_masks(monkeypatch):
     """The validation masks that early stopping draws, recorded as fits run."""
     masks = []
-    real_split = classifier_module.validation_split
+    from sk_logloss._engine import early_stopping
+
+    real_split = early_stopping.validation_split
 
     def spy(*args):
         masks.append(real_split(*args))
         return masks[-1]
 
-    monkeypatch.setattr(classifier_module, "validation_split", spy)
+    monkeypatch.setattr(early_stopping, "validation_split", spy)
     return masks
 
 
@@ -492,7 +470,7 @@ def test_first_sigint_sets_the_stop_flag_and_a_second_one_raises():
 
 
 def test_an_aborted_fit_leaves_the_previous_model_untouched(small, monkeypatch):
-    import sk_logloss._engine as engine
+    from sk_logloss._engine import loop
 
     X, y = small
     model = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)
@@ -502,7 +480,7 @@ def test_an_aborted_fit_leaves_the_previous_model_untouched(small, monkeypatch):
     def abort(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "train", abort)
+    monkeypatch.setattr(loop, "train_stochastic", abort)
     with pytest.raises(KeyboardInterrupt):
         model.set_params(max_iter=50).fit(X[::-1], y[::-1])
     assert vars(model).keys() == before.keys()
@@ -528,28 +506,6 @@ def test_verbose_draws_a_progress_bar_on_a_terminal(iris, monkeypatch):
     assert f"loss: {model.loss_curve_[-1]:.4f}" in last
     assert f"validation score: {model.validation_scores_[-1]:.4f}" in last
     assert "learning rate: 0.0100" in last
-
-
-@pytest.mark.parametrize(
-    "params",
-    [{}, {"early_stopping": True}, {"shuffle": False, "batch_size": 64},
-     {"hidden_layer_sizes": (8,), "learning_rate_schedule": "adaptive"}],
-)
-def test_streaming_large_x_gives_the_same_bits_as_the_in_graph_loop(params, monkeypatch):
-    import sk_logloss._engine as engine
-
-    X, y = make_classification(n_samples=3000, n_features=10, n_classes=3, n_informative=5,
-                               random_state=0)
-    settings = {"random_state": 0, "max_iter": 15, **params}
-    in_graph = fit_quiet(LogLossClassifier(**settings), X, y)
-    # every X now counts as large: shuffled chunks of 20 rows come from the host
-    monkeypatch.setattr(engine, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(engine, "CHUNK_BYTES", 20 * X.strides[0])
-    streamed = fit_quiet(LogLossClassifier(**settings), X, y)
-    assert streamed.n_iter_ == in_graph.n_iter_
-    for a, b in zip(streamed.coefs_ + streamed.intercepts_, in_graph.coefs_ + in_graph.intercepts_):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(streamed.loss_curve_, in_graph.loss_curve_)
 
 
 def test_a_failed_fit_leaves_a_fitted_model_exactly_as_it_was(small, iris):

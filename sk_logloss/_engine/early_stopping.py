@@ -1,0 +1,55 @@
+"""Early stopping: the validation split, the validation score, and keeping the best weights."""
+
+import numpy as np
+
+from .._validation import validation_split
+from .model import objective, tf
+
+
+def split(data, config):
+    """``(training, validation)`` parts of ``data`` = ``(X, Y, w)``, per ``config``.
+
+    Stratified and weight-consistent (see ``_validation.validation_split``):
+    copies of a row always land on the same side.
+    """
+    X, Y, w = data
+    groups = np.zeros(X.shape[0], np.int64) if config.multilabel else (
+        Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
+    )
+    val = validation_split(X, groups, w, config.fraction, config.key)
+    if not val.any():
+        raise ValueError(
+            "early_stopping needs a class with at least two distinct samples of "
+            "positive weight to hold out a validation set; give more samples or set "
+            "early_stopping=False."
+        )
+    train = ~val
+    return (X[train], Y[train], w[train]), (X[val], Y[val], w[val])
+
+
+def score(coefs, intercepts, activation, dtype, x, Y, w):
+    """Minus the weighted mean sigmoid cross-entropy of the validation rows (no L2 term)."""
+    n = tf.cast(tf.shape(Y)[0], dtype)
+    return -objective(coefs, intercepts, activation, dtype, x, Y, w, tf.zeros([], dtype), n, n,
+                      tf.reduce_sum(w))
+
+
+def stalled(score_now, best_score, tol):
+    """The rule: the score failed to beat the best by ``tol``."""
+    return score_now < best_score + tol
+
+
+class BestWeights:
+    """The weights of the best validation score so far; restored when training ends."""
+
+    def __init__(self, variables):
+        self.variables = list(variables)
+        self.best = [tf.Variable(v, trainable=False) for v in self.variables]
+
+    def keep_if(self, better):
+        """Copy the current weights where ``better`` (traced code)."""
+        for b, v in zip(self.best, self.variables):
+            b.assign(tf.where(better, v, b))
+
+    def values(self):
+        return [v.numpy() for v in self.best]

@@ -1,0 +1,54 @@
+"""Host data: each epoch's row permutation, aligned buffers, and arrays shared with TensorFlow."""
+
+import numpy as np
+
+from .._backend import tensorflow
+from .._validation import mix64
+
+tf = tensorflow()
+
+
+def epoch_orders(seed, epoch0, n_epochs, n):
+    """The row permutations of epochs ``epoch0 .. epoch0 + n_epochs - 1``, an int32 array.
+
+    Epoch ``e``'s permutation depends only on ``(seed, e)``: it sorts a
+    bijective hash (SplitMix64) of the row indices keyed by both. The keys are
+    distinct, so the permutation is exact integer arithmetic whatever the
+    sort, the NumPy version or the machine. Drawn on the host (NumPy sorts
+    200,000 keys in about 2 ms; XLA's sort on a CPU took 36 ms).
+    """
+    epochs = np.arange(epoch0, epoch0 + n_epochs, dtype=np.uint64)[:, None]
+    keys = mix64(np.uint64(seed) + epochs * np.uint64(0x9E3779B97F4A7C15))  # arrays wrap
+    h = mix64(np.arange(n, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + keys)
+    return np.argsort(h, axis=1).astype(np.int32)
+
+
+def aligned_empty(shape, dtype):
+    """An uninitialized, writeable, 64-byte-aligned array (shareable through DLPack)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + 64, np.uint8)
+    offset = -raw.ctypes.data % 64
+    return raw[offset : offset + nbytes].view(dtype).reshape(shape)
+
+
+def as_tensor(array):
+    """A TensorFlow tensor sharing ``array``'s memory where possible.
+
+    TensorFlow needs 64-byte-aligned buffers; NumPy usually places large arrays
+    16 bytes off. An aligned, writeable array is shared through DLPack without
+    a copy; any other (DLPack cannot export read-only arrays) is copied once
+    into an aligned buffer. (``tf.convert_to_tensor`` makes two copies of a
+    large unaligned array.)
+    """
+    array = np.ascontiguousarray(array)
+    if array.ctypes.data % 64 or not array.flags.writeable:
+        aligned = aligned_empty(array.shape, array.dtype)
+        aligned[...] = array
+        array = aligned
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+
+
+def data_bytes(X, sparse):
+    """The bytes of X that training reads: the values and column indices of sparse X."""
+    return X.data.nbytes + X.indices.nbytes if sparse else X.nbytes

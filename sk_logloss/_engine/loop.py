@@ -1,0 +1,138 @@
+"""The stochastic path: where XLA or host streaming is chosen, and the calls that run the epochs."""
+
+import contextlib
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+import numpy as np
+
+from .._backend import first_xla_compile
+from .._network import objective
+from . import early_stopping, epochs, rules, streaming
+from .batches import all_rows_tensors, no_rows, x_tensors
+from .host import as_tensor, data_bytes, epoch_orders
+from .model import tf
+from .trainer import get_trainer
+from .types import EPOCHS_PER_CALL, Status, TrainResult
+
+
+class Path(NamedTuple):
+    """How a run executes: compiled with XLA or not; streamed from the host or in-graph."""
+
+    xla: bool
+    stream: bool
+
+
+def choose_path(config, X):
+    """XLA for long runs or large data, streaming for large dense X (see :class:`~.types.Paths`).
+
+    Depends only on the settings and the data's size, so a given random_state
+    always gives the same bits.
+    """
+    paths, sparse = config.paths, config.spec.sparse
+    n = X.shape[0]
+    steps = len(config.rates) * -(-n // min(config.batch_size, n))
+    xla = steps >= paths.xla_min_steps or data_bytes(X, sparse) >= paths.xla_min_bytes
+    return Path(xla=xla, stream=not sparse and X.nbytes >= paths.stream_min_bytes)
+
+
+@dataclass
+class RunLog:
+    """Per-epoch records of a training run, and the callback that reports them."""
+
+    early: bool
+    on_epoch: object
+    curve: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    rates: list = field(default_factory=list)
+    diverged_rate: float | None = None  # the learning rate of a diverged epoch
+
+    def record(self, losses, scores, rates):
+        self.curve.extend(np.asarray(losses).tolist())
+        self.rates.extend(np.asarray(rates).tolist())
+        if self.early:
+            self.scores.extend(np.asarray(scores).tolist())
+        if self.on_epoch is not None and len(losses):
+            score = self.scores[-1] if self.early else None
+            self.on_epoch(len(self.curve), self.curve[-1], score, self.rates[-1])
+
+
+def train_stochastic(config):
+    """Train ``config.spec``'s model with its Keras optimizer; a :class:`~.types.TrainResult`."""
+    spec = config.spec
+    trainer = get_trainer(spec)
+    data, validation = config.data, None
+    if config.early_stopping is not None:
+        data, validation = early_stopping.split(config.data, config.early_stopping)
+    X, Y, w = data
+    path = choose_path(config, X)
+    batch = min(config.batch_size, X.shape[0])
+    dtype, d = trainer.dtype, spec.layer_sizes[0]
+    alpha, template = tf.constant(config.alpha, dtype), tf.zeros([batch], dtype)
+    if validation is not None:
+        val = (all_rows_tensors(spec.sparse, validation[0]),
+               *(as_tensor(a) for a in validation[1:]))
+    else:
+        val = (no_rows(spec.sparse, dtype, d), tf.zeros([0, Y.shape[1]], tf.int8),
+               tf.zeros([0], dtype))
+    epoch_rules = rules.host_rules(config, dtype)
+    log = RunLog(early=validation is not None, on_epoch=config.on_epoch)
+    with first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock:
+        trainer.reset(config.coefs, config.intercepts, config.optimizer_state)
+        state = rules.first_state(config.lr_scale, dtype)
+        if path.stream:
+            status, state = streaming.run(trainer, replace(config, data=data), path.xla,
+                                          template, alpha, val, epoch_rules, state, log)
+        else:
+            data_args = epochs.Data(x_tensors(spec.sparse, X, batch), as_tensor(Y), as_tensor(w),
+                                    template, alpha)
+            status, state = _run_in_graph(trainer, config, path, data_args,
+                                          epochs.Validation(*val), epoch_rules, state, log)
+        if validation is not None and np.isfinite(float(state.best_score)):
+            trainer.restore_best()
+        coefs, intercepts = trainer.weights()
+        optimizer_state = trainer.optimizer_state()
+    return TrainResult(
+        coefs, intercepts, np.asarray(log.curve), np.asarray(log.scores), np.asarray(log.rates),
+        objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha), status,
+        optimizer_state, float(state.lr_scale), diverged_rate=log.diverged_rate,
+    )
+
+
+def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, log):
+    """Calls of the traced epoch loop, each up to EPOCHS_PER_CALL epochs; ``(status, state)``.
+
+    A call runs at most ``paths.steps_per_call`` steps (one epoch at least),
+    so a requested stop (Ctrl-C) is honoured between calls; with a progress
+    callback, one epoch per call.
+    """
+    n = int(tf.shape(data.w)[0])
+    steps = -(-n // int(data.template.shape[0]))
+    n_epochs, paths = len(config.rates), config.paths
+    per_call = 1 if config.on_epoch else max(
+        1, min(EPOCHS_PER_CALL, paths.steps_per_call // steps, paths.order_rows_per_call // n)
+    )
+    static = rules.Static(early_stopping=log.early, adaptive=config.adaptive is not None,
+                          shuffle=bool(config.shuffle))
+    run = epochs.function(trainer, static, path.xla)
+    status = Status.RUNNING
+    while status == Status.RUNNING and len(log.curve) < n_epochs:
+        if config.stop is not None and config.stop.requested:
+            return Status.INTERRUPTED, state
+        done = len(log.curve)
+        k = min(per_call, n_epochs - done)
+        rates = np.zeros(EPOCHS_PER_CALL, np.float32)
+        rates[:k] = config.rates[done : done + k]
+        orders = np.zeros((0, 0), np.int32)
+        if config.shuffle:  # always per_call rows: a new shape would recompile under XLA
+            orders = np.zeros((per_call, n), np.int32)
+            orders[:k] = epoch_orders(config.seed, config.epoch0 + done, k, n)
+        end = run(data, validation, epochs.Call(tf.constant(orders), tf.constant(k),
+                                                tf.constant(rates)), epoch_rules, state)
+        state, status, ran = end.state, Status(int(end.status)), int(end.epoch)
+        used = end.rates.numpy()
+        if status == Status.DIVERGED:  # its last epoch: undone, and not recorded
+            ran -= 1
+            log.diverged_rate = float(used[ran])
+        log.record(end.losses.numpy()[:ran], end.scores.numpy()[:ran], used[:ran])
+    return status, state

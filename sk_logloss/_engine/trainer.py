@@ -1,0 +1,122 @@
+"""The trainer of one model spec: its variables, its Keras optimizer, and one optimizer step."""
+
+import functools
+import itertools
+import threading
+
+from .._optimizers import build_optimizer
+from . import early_stopping
+from .batches import all_rows
+from .divergence import Snapshot
+from .model import objective, tf
+
+
+class Trainer:
+    """Variables, Keras optimizer and traced functions of one :class:`~.types.ModelSpec`.
+
+    Built once per process and spec (:func:`get_trainer`). Every fit loads its
+    initial weights and either the optimizer's just-built state (exactly what
+    a newly built optimizer would hold) or the state a previous
+    ``partial_fit`` left. ``lock`` serializes fits of the same spec across
+    threads.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.dtype = tf.as_dtype(spec.dtype)
+        self.lock = threading.Lock()
+        self.trace_count = 0
+        sizes = spec.layer_sizes
+        self.coefs = [
+            tf.Variable(tf.zeros((a, b), self.dtype), name=f"coef_{i}")
+            for i, (a, b) in enumerate(itertools.pairwise(sizes))
+        ]
+        self.intercepts = [
+            tf.Variable(tf.zeros((b,), self.dtype), name=f"intercept_{i}")
+            for i, b in enumerate(sizes[1:])
+        ]
+        self.variables = self.coefs + self.intercepts
+        self.best = early_stopping.BestWeights(self.variables)
+        self.optimizer = build_optimizer(
+            spec.optimizer, dict(spec.optimizer_params), learning_rate=1e-3
+        )
+        self.optimizer.build(self.variables)
+        self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
+        # what an epoch changes: the weights and the optimizer's state (its
+        # slots and step count), saved at each epoch's start
+        self.state = self.variables + list(self.optimizer.variables)
+        self.snapshot = Snapshot(self.state)
+        self._traced = {}
+
+    def traced(self, key, fn, signature, xla=False):
+        """``fn(self, *args)`` as a tf.function, traced once per trainer and ``key``.
+
+        functools.partial gives each trainer its own key in TensorFlow's
+        retracing detector (it keys methods by code object), so tracing a new
+        spec is not reported as a retrace of an old one.
+        """
+        traced = self._traced.get(key)
+        if traced is None:
+            traced = self._traced[key] = tf.function(
+                functools.partial(fn, self), input_signature=signature, jit_compile=xla,
+                autograph=False,
+            )
+        return traced
+
+    # -- traced code ----------------------------------------------------------
+    def loss(self, x, y, w, alpha, count, n, total_w):
+        """The objective's estimate on a batch (see :func:`.model.objective`)."""
+        return objective(self.coefs, self.intercepts, self.spec.activation, self.dtype, x, y, w,
+                         alpha, count, n, total_w)
+
+    def step(self, batch, alpha, n, total_w):
+        """One optimizer step on a :class:`~.batches.Batch`; returns its loss times its rows."""
+        with tf.GradientTape() as tape:
+            loss = self.loss(batch.x, batch.y, batch.w, alpha, batch.count, n, total_w)
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply(grads, self.variables)
+        return loss * batch.count
+
+    def begin_epoch(self, rate):
+        """Save the epoch's starting state and set its learning rate."""
+        self.snapshot.save()
+        self.optimizer.learning_rate.assign(rate)
+
+    def validation_score(self, x, y, w):
+        return early_stopping.score(self.coefs, self.intercepts, self.spec.activation,
+                                    self.dtype, all_rows(x, tf.shape(y)[0]), y, w)
+
+    # -- host code ------------------------------------------------------------
+    def reset(self, coefs, intercepts, optimizer_state=None):
+        """Load weights, and the optimizer state of a previous run or a fresh one."""
+        for var, value in zip(self.variables, list(coefs) + list(intercepts)):
+            var.assign(value)
+        state = self._optimizer_init if optimizer_state is None else optimizer_state
+        for var, value in zip(self.optimizer.variables, state):
+            var.assign(value)
+
+    def restore_best(self):
+        """Make the best validation weights the current ones (the optimizer state stays)."""
+        self.reset(*self.split(self.best.values()), self.optimizer_state())
+
+    def optimizer_state(self):
+        return [v.numpy() for v in self.optimizer.variables]
+
+    def weights(self):
+        return self.split([v.numpy() for v in self.variables])
+
+    def split(self, values):
+        return values[: len(self.coefs)], values[len(self.coefs):]
+
+
+_TRAINERS = {}
+_TRAINERS_LOCK = threading.Lock()
+
+
+def get_trainer(spec):
+    """The process-wide :class:`Trainer` of ``spec``, built on first use."""
+    with _TRAINERS_LOCK:
+        trainer = _TRAINERS.get(spec)
+        if trainer is None:
+            trainer = _TRAINERS[spec] = Trainer(spec)
+        return trainer

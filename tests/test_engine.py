@@ -1,0 +1,227 @@
+"""The engine's parts on their own: path choice, batch sources, epoch rules, early stopping, paths."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+
+from sk_logloss._engine import batches, divergence, early_stopping, loop, rules
+from sk_logloss._engine.model import first_layer, tf
+from sk_logloss._engine.trainer import Trainer
+from sk_logloss._engine.types import (
+    Adaptive,
+    EarlyStopping,
+    ModelSpec,
+    Paths,
+    Status,
+    StochasticConfig,
+)
+from sk_logloss._network import init_weights
+
+
+def problem(n=300, d=6, classes=3, seed=0):
+    X, y = make_classification(n_samples=n, n_features=d, n_informative=4, n_classes=classes,
+                               random_state=seed)
+    Y = (y[:, None] == np.arange(classes)).astype(np.int8)
+    return X, Y
+
+
+def config(X, Y, hidden=(), sparse=False, **overrides):
+    """A StochasticConfig as the estimator would build it, with ``overrides``."""
+    sizes = (X.shape[1], *hidden, Y.shape[1])
+    coefs, intercepts = init_weights(sizes, "relu", np.random.default_rng(0), np.float64)
+    spec = ModelSpec(sizes, "relu", "adam", (), "float64", sparse=sparse)
+    settings = {"rates": np.full(15, 0.01), "alpha": 1e-4, "batch_size": 32, "tol": 1e-4,
+                "n_iter_no_change": 10, "check_convergence": True, "shuffle": True,
+                "seed": 12345, **overrides}
+    return StochasticConfig(spec, coefs, intercepts, (X, Y, np.ones(X.shape[0])), **settings)
+
+
+# -- path choice -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n, epochs, batch, paths, expected",
+    [
+        (300, 15, 32, Paths(), loop.Path(xla=False, stream=False)),  # 150 steps
+        (300, 1000, 32, Paths(), loop.Path(xla=True, stream=False)),  # 10,000 steps
+        (300, 15, 32, Paths(xla_min_steps=150), loop.Path(xla=True, stream=False)),
+        (300, 15, 32, Paths(xla_min_bytes=300 * 6 * 8), loop.Path(xla=True, stream=False)),
+        (300, 15, 32, Paths(stream_min_bytes=300 * 6 * 8), loop.Path(xla=False, stream=True)),
+    ],
+)
+def test_path_is_chosen_by_steps_and_bytes(n, epochs, batch, paths, expected):
+    X, Y = problem(n)
+    cfg = config(X, Y, rates=np.full(epochs, 0.01), batch_size=batch, paths=paths)
+    assert loop.choose_path(cfg, X) == expected
+
+
+def test_sparse_x_is_never_streamed_and_counts_only_its_nonzeros():
+    X, Y = problem()
+    X[np.abs(X) < 1] = 0
+    csr = sp.csr_matrix(X)
+    cfg = config(csr, Y, sparse=True, paths=Paths(stream_min_bytes=0,
+                                                   xla_min_bytes=csr.data.nbytes + csr.indices.nbytes))
+    assert loop.choose_path(cfg, csr) == loop.Path(xla=True, stream=False)
+    cfg = replace(cfg, paths=replace(cfg.paths, xla_min_bytes=X.nbytes))
+    assert not loop.choose_path(cfg, csr).xla
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"early_stopping": EarlyStopping(0.2, key=7, multilabel=False)},
+     {"shuffle": False, "batch_size": 64},
+     {"hidden": (8,), "adaptive": Adaptive(0.2, 1e-6), "n_iter_no_change": 2}],
+)
+def test_streaming_gives_the_bits_of_the_in_graph_loop(overrides):
+    X, Y = problem(3000, 10)
+    hidden = overrides.pop("hidden", ())
+    in_graph = loop.train_stochastic(config(X, Y, hidden, **overrides))
+    # every X counts as large: shuffled chunks of 20 rows come from the host
+    streamed = loop.train_stochastic(config(
+        X, Y, hidden, paths=Paths(stream_min_bytes=0, chunk_bytes=20 * X.strides[0]), **overrides
+    ))
+    assert len(streamed.loss_curve) == len(in_graph.loss_curve) > 1
+    for a, b in zip(streamed.coefs + streamed.intercepts, in_graph.coefs + in_graph.intercepts):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(streamed.loss_curve, in_graph.loss_curve)
+    np.testing.assert_array_equal(streamed.validation_scores, in_graph.validation_scores)
+
+
+def test_xla_and_graph_executor_agree():
+    X, Y = problem()
+    graph = loop.train_stochastic(config(X, Y, batch_size=16, paths=Paths(xla_min_steps=10**9)))
+    xla = loop.train_stochastic(config(X, Y, batch_size=16, paths=Paths(xla_min_steps=0)))
+    assert len(graph.loss_curve) == len(xla.loss_curve)
+    np.testing.assert_allclose(xla.loss_curve, graph.loss_curve, rtol=1e-6)
+    for a, b in zip(xla.coefs, graph.coefs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
+
+
+def test_steps_per_call_cut_the_run_without_changing_it():
+    X, Y = problem()
+    whole = loop.train_stochastic(config(X, Y))
+    cut = loop.train_stochastic(config(X, Y, paths=Paths(steps_per_call=1)))  # an epoch a call
+    np.testing.assert_array_equal(whole.loss_curve, cut.loss_curve)
+    np.testing.assert_array_equal(whole.coefs[0], cut.coefs[0])
+
+
+# -- batch sources -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch", [1, 7, 32])
+def test_dense_and_csr_sources_draw_the_same_batches(batch):
+    X, Y = problem(50)
+    X[np.abs(X) < 0.8] = 0
+    X[3] = 0  # a row with no nonzero
+    w = np.linspace(0.5, 2.0, len(X))
+    order = np.r_[np.random.default_rng(0).permutation(len(X)), np.zeros(2 * batch, int)]
+    template = tf.zeros([batch], tf.float64)
+    dense = batches.make_source(False, tf.constant(X), tf.constant(Y), tf.constant(w), template)
+    csr = batches.make_source(True, batches.x_tensors(True, sp.csr_matrix(X), batch),
+                              tf.constant(Y), tf.constant(w), template)
+    assert not dense.look_ahead and csr.look_ahead
+    W = tf.constant(np.random.default_rng(1).standard_normal((X.shape[1], 2)))
+    for i in range(-(-len(X) // batch)):
+        a, b = dense.take(order, i), csr.take(order, i)
+        rows = order[i * batch : (i + 1) * batch]
+        real = min(batch, len(X) - i * batch)
+        assert float(a.count) == float(b.count) == real
+        np.testing.assert_array_equal(a.w.numpy(), np.r_[w[rows[:real]], np.zeros(batch - real)])
+        np.testing.assert_array_equal(a.y.numpy(), Y[rows])
+        np.testing.assert_array_equal(b.y.numpy(), a.y.numpy())
+        # the CSR batch multiplies like the dense rows it stands for
+        np.testing.assert_allclose(first_layer(b.x, W).numpy(), X[rows] @ W.numpy(), atol=1e-12)
+
+
+# -- epoch rules -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trainer():
+    return Trainer(ModelSpec((3, 2), "relu", "adam", (), "float64"))
+
+
+def run_rules(trainer, losses, early=False, adaptive=False, n_iter_no_change=2, scores=None):
+    """Apply the end-of-epoch rules to a sequence of epoch losses; the statuses and states."""
+    cfg = StochasticConfig(
+        trainer.spec, [], [], None, np.zeros(0), 0.0, 1, 0.1, n_iter_no_change, True, True, 0,
+        adaptive=Adaptive(0.5, 0.01) if adaptive else None,
+        early_stopping=EarlyStopping(0.1, 0, False) if early else None,
+    )
+    epoch_rules, state = rules.host_rules(cfg, tf.float64), rules.first_state(1.0, tf.float64)
+    static = rules.Static(early_stopping=early, adaptive=adaptive, shuffle=True)
+    no_rows = (batches.no_rows(False, tf.float64, 3), tf.zeros([0, 2], tf.int8),
+               tf.zeros([0], tf.float64))
+    out = []
+    for loss in losses:
+        rate = tf.constant(0.1, tf.float32) * state.lr_scale
+        trainer.begin_epoch(rate)
+        _, state, status = rules.end_epoch(trainer, tf.constant(loss, tf.float64), rate,
+                                           no_rows, epoch_rules, state, static)
+        out.append((Status(int(status)), state))
+    return out
+
+
+def test_convergence_after_more_than_n_iter_no_change_stalls(trainer):
+    out = run_rules(trainer, [1.0, 0.5, 0.45, 0.44, 0.43])  # tol 0.1: stalls from the third
+    assert [s for s, _ in out] == [Status.RUNNING] * 4 + [Status.CONVERGED]
+    assert [int(st.no_improve) for _, st in out] == [0, 0, 1, 2, 3]
+    assert float(out[-1][1].best_loss) == 0.43
+
+
+def test_adaptive_decay_replaces_the_stop_until_the_rate_floor(trainer):
+    # rate 0.1, factor 0.5, floor 0.01: every third epoch stalls more than twice
+    out = run_rules(trainer, [1.0] + [0.99] * 15, adaptive=True)
+    scales = [float(st.lr_scale) for _, st in out]
+    assert scales == [1.0] * 3 + [0.5] * 3 + [0.25] * 3 + [0.125] * 3 + [0.0625] * 4
+    # the last stall finds the rate (0.00625) below the floor: it stops instead
+    assert [s for s, _ in out] == [Status.RUNNING] * 15 + [Status.CONVERGED]
+
+
+def test_a_non_finite_epoch_restores_the_weights_and_optimizer_state(trainer):
+    trainer.reset([np.ones((3, 2))], [np.zeros(2)])
+    trainer.begin_epoch(tf.constant(0.1, tf.float32))
+    trainer.coefs[0].assign(np.full((3, 2), np.inf))
+    slot = next(v for v in trainer.optimizer.variables if tuple(v.shape) == (3, 2))
+    slot.assign(np.full((3, 2), np.nan))
+    assert not bool(divergence.finite(tf.constant(0.5, tf.float64), trainer.state, trainer.coefs))
+    trainer.snapshot.restore_unless(tf.constant(False))
+    np.testing.assert_array_equal(trainer.coefs[0].numpy(), 1.0)
+    np.testing.assert_array_equal(np.asarray(slot.numpy()), 0.0)
+
+
+def test_divergence_status_from_a_non_finite_loss(trainer):
+    out = run_rules(trainer, [1.0, np.nan])
+    assert [s for s, _ in out] == [Status.RUNNING, Status.DIVERGED]
+
+
+# -- early stopping ----------------------------------------------------------------------
+
+
+def test_split_keeps_copies_of_a_row_together():
+    X, Y = problem(200)
+    X[100:120], Y[100:120] = X[0], Y[0]  # twenty more copies of row 0, label included
+    (Xt, _, _), (Xv, _, _) = early_stopping.split((X, Y, np.ones(len(X))),
+                                                  EarlyStopping(0.2, 3, False))
+    assert len(Xt) + len(Xv) == len(X)
+    copies = [int((part == X[0]).all(axis=1).sum()) for part in (Xt, Xv)]
+    assert sorted(copies) == [0, 21]
+
+
+def test_split_is_stratified():
+    X, Y = problem(600)
+    _, (_, Yv, _) = early_stopping.split((X, Y, np.ones(len(X))), EarlyStopping(0.2, 3, False))
+    for k in range(Y.shape[1]):  # each class gives a fifth of its rows
+        assert Yv[:, k].sum() / Y[:, k].sum() == pytest.approx(0.2, abs=0.02)
+
+
+def test_best_weights_follow_the_best_score(trainer):
+    trainer.reset([np.ones((3, 2))], [np.zeros(2)])
+    trainer.best.keep_if(tf.constant(True))
+    trainer.coefs[0].assign(np.full((3, 2), 5.0))
+    trainer.best.keep_if(tf.constant(False))  # a worse epoch: the best stays
+    trainer.restore_best()
+    np.testing.assert_array_equal(trainer.coefs[0].numpy(), 1.0)
