@@ -32,7 +32,7 @@ import warnings
 BLAS_OVERRIDES = {key: os.environ.pop(key) for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                   if key in os.environ}
 
-import numpy as np  # noqa: E402 (after the environment is set)
+import numpy as np  # only now: after the environment above is set
 
 warnings.simplefilter("ignore")
 
