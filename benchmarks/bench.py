@@ -265,7 +265,7 @@ def child_sparse(which):
             peak[0] = max(peak[0], rss_mb())
             time.sleep(0.005)
 
-    sampler = threading.Thread(target=sample)
+    sampler = threading.Thread(target=sample, daemon=True)  # a failed fit must not hang
     sampler.start()
     start = time.perf_counter()
     est.fit(X, y)  # first fit: compilation included

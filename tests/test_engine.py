@@ -100,6 +100,18 @@ def test_xla_and_graph_executor_agree():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
 
 
+def test_sparse_x_trains_under_xla_as_in_the_graph_executor():
+    # the look-ahead loop carries a CSR batch: XLA needs its row count as a constant
+    X, Y = problem()
+    X[np.abs(X) < 1] = 0
+    csr = sp.csr_matrix(X)
+    runs = [loop.train_stochastic(config(csr, Y, hidden, sparse=True, batch_size=16,
+                                         paths=Paths(xla_min_steps=steps)))
+            for hidden in ((), (4,)) for steps in (10**9, 0)]
+    for graph, xla in (runs[:2], runs[2:]):
+        np.testing.assert_allclose(xla.loss_curve, graph.loss_curve, rtol=1e-6)
+
+
 def test_steps_per_call_cut_the_run_without_changing_it():
     X, Y = problem()
     whole = loop.train_stochastic(config(X, Y))

@@ -44,6 +44,10 @@ class DenseSource:
     def rows(self, idx):
         return tf.gather(self.X, idx)
 
+    def carried(self, batch):
+        """``batch`` after a trip through a loop's carried state (see :class:`CsrSource`)."""
+        return batch
+
     def take(self, order, i):
         """Batch ``i`` of the epoch whose row order is ``order`` (padded by one batch or more)."""
         B = self.batch
@@ -72,6 +76,11 @@ class CsrSource(DenseSource):
         self.indptr, self.indices, self.values, piece_template, width_template = X
         self.pieces, self.width = tf.shape(piece_template)[0], tf.shape(width_template)[0]
         self._labels(tf.shape(self.indptr)[0] - 1, Y, w, template)
+
+    def carried(self, batch):
+        """The row count a loop carried is a loop variable, no longer a constant: XLA
+        needs the constant batch size as the segment count of the first layer's scatter."""
+        return batch._replace(x=batch.x._replace(n_rows=self.batch))
 
     def rows(self, idx):
         B, P, L = self.batch, self.pieces, self.width

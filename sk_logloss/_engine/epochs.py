@@ -87,7 +87,7 @@ def run(trainer, static, data, validation, call, epoch_rules, state):
         order = tf.concat([order, tail], 0)
         if source.look_ahead:  # gather the next batch while this one trains
             def step(i, acc, batch):
-                return i + 1, acc + train_on(batch), source.take(order, i + 1)
+                return i + 1, acc + train_on(source.carried(batch)), source.take(order, i + 1)
 
             first = (0, zero, source.take(order, 0))
             acc = tf.while_loop(lambda i, *_: i < n_steps, step, first)[1]
