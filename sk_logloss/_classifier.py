@@ -50,8 +50,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     minimizes ``tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(...))``
     plus an L2 penalty with a Keras optimizer, or with full-batch L-BFGS.
     Binary targets get one logit; ``K`` classes get ``K`` one-vs-rest logits
-    whose sigmoids are normalized to sum to 1; multilabel indicator targets
-    get one logit per label.
+    whose sigmoids are normalized to sum to 1 (or, with ``loss="softmax"``, a
+    softmax over ``K`` logits); multilabel indicator targets get one logit per
+    label.
 
     The fitted model is plain NumPy arrays: prediction, pickling and
     unpickling never import TensorFlow. Training runs in X's float dtype
@@ -65,6 +66,14 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         model.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of the hidden layers.
+    loss : {"sigmoid", "softmax"}, default="sigmoid"
+        ``"sigmoid"``: the mean over the logits of
+        ``tf.nn.sigmoid_cross_entropy_with_logits``, one logit per class
+        (one-vs-rest), as the seed lesson trains it. ``"softmax"``:
+        ``tf.nn.softmax_cross_entropy_with_logits`` over the ``n_classes``
+        logits of a multiclass target, the multinomial model of
+        LogisticRegression and MLPClassifier. Binary and multilabel targets
+        always use the sigmoid (for two classes the two are the same model).
     optimizer : str, default="adam"
         ``"adadelta"``, ``"adafactor"``, ``"adagrad"``, ``"adam"``,
         ``"adamax"``, ``"adamw"``, ``"ftrl"``, ``"lamb"``, ``"lion"``,
@@ -132,10 +141,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         sample weight counts against the whole data at any batch size, and
         every optimizer minimizes the same objective as L-BFGS. With
         ``optimizer="lbfgs"``, ``alpha = 1 / C`` gives
-        ``LogisticRegression(C=C)``'s objective for binary targets, and
-        ``alpha = 1 / (n_classes * C)`` that of each one-vs-rest
-        ``LogisticRegression(C=C)`` for multiclass targets (the loss is the
-        mean over the ``n_classes`` logits).
+        ``LogisticRegression(C=C)``'s objective for binary targets and, with
+        ``loss="softmax"``, for multiclass targets (the multinomial model);
+        with the sigmoid loss, ``alpha = 1 / (n_classes * C)`` gives that of
+        each one-vs-rest ``LogisticRegression(C=C)`` (the loss is the mean
+        over the ``n_classes`` logits).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying ``sample_weight``, as in
         LogisticRegression; ``"balanced"`` gives
@@ -175,8 +185,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (n_outputs,)
         ``intercepts_[0]``, for a linear model only.
     loss_ : float
-        Training objective (weighted mean sigmoid cross-entropy plus the L2
-        term over the training set) at the fitted weights.
+        Training objective (weighted mean loss, sigmoid or softmax
+        cross-entropy, plus the L2 term over the training set) at the
+        fitted weights.
     loss_curve_ : ndarray of shape (n_iter_,)
         Mean minibatch loss of each epoch (L-BFGS: objective after each
         iteration).
@@ -186,8 +197,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     best_loss_ : float or None
         Smallest value in ``loss_curve_``; None with early stopping.
     validation_scores_ : list of float or None
-        Validation score after each epoch (minus the weighted mean sigmoid
-        cross-entropy of the held-out set), with early stopping; else None.
+        Validation score after each epoch (minus the weighted mean loss of
+        the held-out set, without the L2 term), with early stopping; else None.
     best_validation_score_ : float or None
         Best validation score of the last fit, whose weights were kept; else
         None. With ``warm_start``, each fit keeps the best weights of its own
@@ -199,6 +210,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         Number of logits.
     n_layers_ : int
         Number of layers, input and output included.
+    out_activation_ : str
+        ``"softmax"`` when the softmax loss was fitted (multiclass targets
+        with ``loss="softmax"``), else ``"logistic"``.
 
     See Also
     --------
@@ -277,6 +291,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_network.ACTIVATIONS))],
+        "loss": [StrOptions({"sigmoid", "softmax"})],
         "optimizer": [StrOptions(set(_optimizers.OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "optimizer_params": [dict, None],
@@ -301,6 +316,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(),
         activation="relu",
+        loss="sigmoid",
         optimizer="adam",
         learning_rate=0.01,
         optimizer_params=None,
@@ -321,6 +337,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.optimizer_params = optimizer_params
@@ -349,7 +366,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         return _persistence.stamp(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(_persistence.check(dict(state), type(self).__name__))
+        state = _persistence.check(dict(state), type(self).__name__)
+        state.setdefault("loss", "sigmoid")  # pickled before the loss parameter existed
+        if "coefs_" in state:
+            state.setdefault("_loss", "sigmoid")
+        super().__setstate__(state)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -518,8 +539,12 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         else:
             coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
             seed, epoch0 = int(rng.integers(0, 2**64, dtype=np.uint64)), 0
+        loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
+            "sigmoid"
+        )
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
-                         freeze_params(optimizer_params), dtype.name, sparse=issparse(X))
+                         freeze_params(optimizer_params), dtype.name, sparse=issparse(X),
+                         loss=loss)
         data = (X, Y, weights)
         with graceful_interrupt() as stop:
             if lbfgs:
@@ -540,7 +565,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 )
                 result = train_stochastic(config)
                 optimizer_epochs = first + len(result.loss_curve)
-        self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs)
+        self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs,
+                         spec.loss)
         self._optimizer_epochs = optimizer_epochs
         self._warn(result, incremental, lbfgs)
         return self
@@ -608,7 +634,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _set_fitted(self, result, classes, multilabel, continuing, incremental, seed, lbfgs):
+    def _set_fitted(self, result, classes, multilabel, continuing, incremental, seed, lbfgs,
+                    loss):
         early = self.early_stopping and not incremental and not lbfgs
         if continuing:
             curve = np.concatenate([self.loss_curve_, result.loss_curve])
@@ -642,7 +669,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = float(curve.min()) if curve.size else float(result.loss)
         self.n_layers_ = len(result.coefs) + 1
         self.n_outputs_ = result.coefs[-1].shape[1]
-        self.out_activation_ = "logistic"
+        self.out_activation_ = "softmax" if loss == "softmax" else "logistic"
+        self._loss = loss
         self._multilabel = multilabel
         self._shuffle_seed = seed
         self._optimizer_state = result.optimizer_state
@@ -789,7 +817,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         >>> proba.argmax(axis=1), np.allclose(proba.sum(axis=1), 1)
         (array([0, 1, 2]), True)
         """
-        return _network.proba(self._logits(X), self._multilabel)
+        return _network.proba(self._logits(X), self._multilabel, self._loss)
 
     def predict_log_proba(self, X):
         """Compute the logarithm of the probability estimates, without underflow.
@@ -821,7 +849,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.isfinite(clf.predict_log_proba(X * 1000)).all())
         True
         """
-        return _network.log_proba(self._logits(X), self._multilabel)
+        return _network.log_proba(self._logits(X), self._multilabel, self._loss)
 
     def predict(self, X):
         """Predict class labels (an indicator matrix for multilabel targets).
@@ -897,5 +925,5 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
         return keras_model(
             self.coefs_, self.intercepts_, self.activation, self._multilabel,
-            self.coefs_[0].dtype.name,
+            self.coefs_[0].dtype.name, self._loss,
         )

@@ -4,14 +4,15 @@ from ._backend import keras
 from ._network import KERAS_ACTIVATIONS
 
 
-def keras_model(coefs, intercepts, activation, multilabel, dtype):
+def keras_model(coefs, intercepts, activation, multilabel, dtype, loss="sigmoid"):
     """A Keras model from inputs to the probabilities that ``predict_proba`` returns.
 
     Built from standard layers only (Dense, Softmax), so it saves and loads in
     every Keras format without custom objects. One logit ``z`` becomes the two
     columns ``softmax([-z/2, z/2]) = [1 - sigmoid(z), sigmoid(z)]``; several
     one-vs-rest logits become ``softmax(log_sigmoid(z))`` (the sigmoids
-    normalized to sum to 1); multilabel logits become sigmoids.
+    normalized to sum to 1), softmax-loss logits ``softmax(z)``; multilabel
+    logits become sigmoids.
     """
     keras_ = keras()
     layers = keras_.layers
@@ -25,6 +26,8 @@ def keras_model(coefs, intercepts, activation, multilabel, dtype):
             act, units, weights = "sigmoid", W.shape[1], [W, b]
         elif W.shape[1] == 1:
             act, units, weights = "linear", 2, [W * [-0.5, 0.5], b * [-0.5, 0.5]]
+        elif loss == "softmax":
+            act, units, weights = "linear", W.shape[1], [W, b]
         else:
             act, units, weights = "log_sigmoid", W.shape[1], [W, b]
         dense = layers.Dense(units, activation=act, dtype=dtype, name=f"dense_{i}")

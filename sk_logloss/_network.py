@@ -76,11 +76,12 @@ def forward(X, coefs, intercepts, activation):
     return h
 
 
-def log_proba(logits, multilabel):
+def log_proba(logits, multilabel, loss="sigmoid"):
     """Log-probabilities from logits.
 
     A single logit gives two columns (negative, positive class). Several
-    one-vs-rest logits give sigmoids normalized to sum to 1 per row, computed
+    logits give, with the softmax loss, their log-softmax; with the sigmoid
+    loss, their one-vs-rest sigmoids normalized to sum to 1 per row, computed
     in log space so that no row underflows to 0/0. Multilabel logits give one
     independent log-sigmoid per label.
     """
@@ -89,32 +90,43 @@ def log_proba(logits, multilabel):
         return log_expit(z)
     if z.shape[1] == 1:
         return np.hstack([log_expit(-z), log_expit(z)])
-    return log_softmax(log_expit(z), axis=1)
+    return log_softmax(z if loss == "softmax" else log_expit(z), axis=1)
 
 
-def proba(logits, multilabel):
-    """Probabilities from logits; rows sum to 1 except for multilabel output."""
+def proba(logits, multilabel, loss="sigmoid"):
+    """Probabilities from logits (see :func:`log_proba`); rows sum to 1 except multilabel."""
     z = np.asarray(logits, dtype=np.float64)
     if multilabel:
         return expit(z)
     if z.shape[1] == 1:
         return np.hstack([expit(-z), expit(z)])
-    return softmax(log_expit(z), axis=1)
+    return softmax(z if loss == "softmax" else log_expit(z), axis=1)
 
 
-def objective(X, Y, sample_weight, coefs, intercepts, activation, alpha):
+def sample_losses(z, Y, loss):
+    """Each row's loss, float64: its mean sigmoid cross-entropy, or its softmax one.
+
+    Written in the stable forms ``log(1 + e^z) - y z`` and
+    ``logsumexp(z) - sum(y z)``, whose terms never overflow.
+    """
+    if loss == "softmax":  # -log p of the true class (-inf where a gap overflows: kept out)
+        return -np.where(Y > 0, log_softmax(z, axis=1), 0.0).sum(axis=1)
+    xent = np.logaddexp(0.0, z) - z * Y
+    return (xent / xent.shape[1]).sum(axis=1)
+
+
+def objective(X, Y, sample_weight, coefs, intercepts, activation, alpha, loss="sigmoid"):
     """Training objective at the given weights, in float64.
 
-    Weighted mean over samples of the mean sigmoid cross-entropy of the
-    logits, plus ``0.5 * alpha * ||W||^2 / sum(sample_weight)``. Each mean is
-    taken over normalized terms, so no sum overflows; a value beyond the
-    largest float saturates there instead of becoming inf.
+    Weighted mean over samples of each row's loss (:func:`sample_losses`),
+    plus ``0.5 * alpha * ||W||^2 / sum(sample_weight)``. Each mean is taken
+    over normalized terms, so no sum overflows; a value beyond the largest
+    float saturates there instead of becoming inf.
     """
     z = np.asarray(forward(X, coefs, intercepts, activation), dtype=np.float64)
     big = np.finfo(np.float64).max
     with np.errstate(over="ignore"):
-        xent = np.logaddexp(0.0, z) - z * Y  # log(1 + e^z) - y z, without overflow
-        per_sample = (xent / xent.shape[1]).sum(axis=1)
+        per_sample = sample_losses(z, Y, loss)
         w = np.asarray(sample_weight, dtype=np.float64)
         total = w.sum()
         data = float(np.minimum((w / total) @ np.minimum(per_sample, big), big))

@@ -15,6 +15,8 @@ CONFIGURATIONS = [
     LogLossClassifier(early_stopping=True, learning_rate=0.1),
     LogLossClassifier(class_weight="balanced"),
     LogLossClassifier(learning_rate_schedule="adaptive", optimizer="rmsprop"),
+    LogLossClassifier(loss="softmax"),
+    LogLossClassifier(loss="softmax", optimizer="lbfgs", hidden_layer_sizes=(8,)),
 ]
 
 

@@ -27,10 +27,10 @@ def split(data, config):
     return (X[train], Y[train], w[train]), (X[val], Y[val], w[val])
 
 
-def score(coefs, intercepts, activation, dtype, x, Y, w):
-    """Minus the weighted mean sigmoid cross-entropy of the validation rows (no L2 term)."""
-    n = tf.cast(tf.shape(Y)[0], dtype)
-    return -objective(coefs, intercepts, activation, dtype, x, Y, w, tf.zeros([], dtype), n, n,
+def score(spec, coefs, intercepts, x, Y, w):
+    """Minus the weighted mean loss of the validation rows (no L2 term)."""
+    n = tf.cast(tf.shape(Y)[0], spec.dtype)
+    return -objective(spec, coefs, intercepts, x, Y, w, tf.zeros([], spec.dtype), n, n,
                       tf.reduce_sum(w))
 
 

@@ -43,8 +43,8 @@ class FullBatch:
             tape.watch(theta)
             coefs, intercepts = self.unflatten(theta, tf.reshape)
             n = tf.cast(tf.shape(Y)[0], tf.float64)
-            loss = objective(coefs, intercepts, self.spec.activation, tf.float64,
-                             all_rows(x, tf.shape(Y)[0]), Y, w, alpha, n, n, tf.reduce_sum(w))
+            loss = objective(self.spec, coefs, intercepts, all_rows(x, tf.shape(Y)[0]), Y, w,
+                             alpha, n, n, tf.reduce_sum(w))
         return loss, tape.gradient(loss, theta)
 
     def unflatten(self, theta, reshape=None):
@@ -106,7 +106,8 @@ def train_lbfgs(config):
     theta, loss, status = _outcome(res, best, theta0, config)
     coefs, intercepts = fb.unflatten(theta)
     if not np.isfinite(loss):  # no finite point was evaluated: NumPy's saturating objective
-        loss = numpy_objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha)
+        loss = numpy_objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha,
+                               spec.loss)
     return TrainResult(
         coefs, intercepts, np.asarray([c for c in curve if np.isfinite(c)]), np.empty(0),
         np.empty(0), loss, status, message=str(res.message),

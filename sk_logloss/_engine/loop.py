@@ -94,7 +94,7 @@ def train_stochastic(config):
         optimizer_state = trainer.optimizer_state()
     return TrainResult(
         coefs, intercepts, np.asarray(log.curve), np.asarray(log.scores), np.asarray(log.rates),
-        objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha), status,
+        objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha, spec.loss), status,
         optimizer_state, float(state.lr_scale), diverged_rate=log.diverged_rate,
     )
 

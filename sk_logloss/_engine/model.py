@@ -48,22 +48,27 @@ def logits(coefs, intercepts, activation_name, x):
     return h
 
 
-def objective(coefs, intercepts, activation_name, dtype, xb, yb, bw, alpha, count, n, total_w):
+def sample_losses(loss, labels, h):
+    """Each row's loss: the mean sigmoid cross-entropy of its logits, or their softmax one."""
+    if loss == "softmax":
+        return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=h)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h), axis=1)
+
+
+def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w):
     """A batch's unbiased estimate of the weighted objective, L2 term included.
 
     The objective is ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / total_w``
-    over the ``n`` rows of the data, ``l_i`` the mean sigmoid cross-entropy
-    of row ``i``'s logits. A batch of ``count`` rows drawn at random (the
+    over the ``n`` rows of the data, ``l_i`` row ``i``'s loss
+    (:func:`sample_losses` of ``spec.loss``). A batch of ``count`` rows drawn at random (the
     rows of a random permutation) estimates the data term by
     ``(n / count) * sum_batch w_i l_i``, so the expected minibatch gradient
     is the full weighted gradient at any batch size: a row's weight counts
     against the whole data's, not against its batch's. A full batch
     (``count == n``) gives the objective itself.
     """
-    h = logits(coefs, intercepts, activation_name, xb)
-    labels = tf.cast(yb, dtype)
-    xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h)
-    per_sample = tf.reduce_mean(xent, axis=1)
+    h = logits(coefs, intercepts, spec.activation, xb)
+    per_sample = sample_losses(spec.loss, tf.cast(yb, spec.dtype), h)
     data = tf.reduce_sum(bw * per_sample) * (n / count)
     return (data + 0.5 * alpha * squared_norm(coefs)) / total_w
 

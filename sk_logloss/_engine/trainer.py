@@ -66,8 +66,8 @@ class Trainer:
     # -- traced code ----------------------------------------------------------
     def loss(self, x, y, w, alpha, count, n, total_w):
         """The objective's estimate on a batch (see :func:`.model.objective`)."""
-        return objective(self.coefs, self.intercepts, self.spec.activation, self.dtype, x, y, w,
-                         alpha, count, n, total_w)
+        return objective(self.spec, self.coefs, self.intercepts, x, y, w, alpha, count, n,
+                         total_w)
 
     def step(self, batch, alpha, n, total_w):
         """One optimizer step on a :class:`~.batches.Batch`; returns its loss times its rows."""
@@ -83,8 +83,8 @@ class Trainer:
         self.optimizer.learning_rate.assign(rate)
 
     def validation_score(self, x, y, w):
-        return early_stopping.score(self.coefs, self.intercepts, self.spec.activation,
-                                    self.dtype, all_rows(x, tf.shape(y)[0]), y, w)
+        return early_stopping.score(self.spec, self.coefs, self.intercepts,
+                                    all_rows(x, tf.shape(y)[0]), y, w)
 
     # -- host code ------------------------------------------------------------
     def reset(self, coefs, intercepts, optimizer_state=None):

@@ -26,7 +26,9 @@ class ModelSpec:
     """What fixes a traced graph: layer sizes, activation, optimizer and its parameters, dtype.
 
     ``sparse`` marks scipy.sparse input, trained through sparse-dense products;
-    ``optimizer_params`` is a sorted tuple of ``(key, value)`` pairs.
+    ``optimizer_params`` is a sorted tuple of ``(key, value)`` pairs; ``loss``
+    is ``"sigmoid"`` (mean sigmoid cross-entropy over the logits) or
+    ``"softmax"`` (softmax cross-entropy over them).
     """
 
     layer_sizes: tuple
@@ -35,6 +37,7 @@ class ModelSpec:
     optimizer_params: tuple
     dtype: str
     sparse: bool = False
+    loss: str = "sigmoid"
 
 
 def freeze_params(params):
