@@ -1,0 +1,128 @@
+"""Cross-validated log loss and accuracy of the defaults against LogisticRegression and MLPClassifier.
+
+    python benchmarks/quality.py                 # the shipped data sets and the synthetic ones
+    python benchmarks/quality.py --sets iris,wine
+    python benchmarks/quality.py --markdown      # also print README's table
+
+Every estimator runs in ``make_pipeline(StandardScaler(), estimator)`` with
+its defaults, scored by 5-fold stratified CV (shuffled, seed 0). Rows:
+LogLossClassifier with each loss; LogisticRegression one-vs-rest (the model
+the sigmoid loss fits) and multinomial (the softmax loss's model);
+MLPClassifier without hidden layers (the multinomial model, trained by Adam).
+"Ratio" is our CV log loss over the same model's LogisticRegression; the
+target is at most 1.10.
+"""
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_logloss import LogLossClassifier
+
+
+def synthetic(n, classes, noisy, seed=0):
+    return make_classification(
+        n_samples=n, n_features=20, n_informative=10, n_classes=classes,
+        n_clusters_per_class=1, flip_y=0.1 if noisy else 0.0, class_sep=0.8 if noisy else 2.0,
+        random_state=seed,
+    )
+
+
+SETS = {
+    "breast_cancer": lambda: load_breast_cancer(return_X_y=True),
+    "digits": lambda: load_digits(return_X_y=True),
+    "iris": lambda: load_iris(return_X_y=True),
+    "wine": lambda: load_wine(return_X_y=True),
+    "binary_150_clean": lambda: synthetic(150, 2, False),
+    "binary_20000_noisy": lambda: synthetic(20_000, 2, True),
+    "3class_150_noisy": lambda: synthetic(150, 3, True),
+    "3class_2000_clean": lambda: synthetic(2000, 3, False),
+    "5class_1000_noisy": lambda: synthetic(1000, 5, True),
+    "10class_20000_clean": lambda: synthetic(20_000, 10, False),
+    "10class_500_noisy": lambda: synthetic(500, 10, True),
+}
+
+ESTIMATORS = {
+    "LogLossClassifier() sigmoid": lambda: LogLossClassifier(random_state=0),
+    "LogLossClassifier(loss='softmax')": lambda: LogLossClassifier(loss="softmax", random_state=0),
+    "LogisticRegression() one-vs-rest": lambda: OneVsRestClassifier(LogisticRegression()),
+    "LogisticRegression() multinomial": lambda: LogisticRegression(),
+    "MLPClassifier(hidden_layer_sizes=())": lambda: MLPClassifier(hidden_layer_sizes=(),
+                                                                   random_state=0),
+}
+
+# our estimator -> the exact fit of the same model
+REFERENCE = {"LogLossClassifier() sigmoid": "LogisticRegression() one-vs-rest",
+             "LogLossClassifier(loss='softmax')": "LogisticRegression() multinomial"}
+
+
+def score(name, X, y):
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        out = cross_validate(make_pipeline(StandardScaler(), ESTIMATORS[name]()), X, y, cv=cv,
+                             scoring=("neg_log_loss", "accuracy"))
+    return {"log_loss": float(-out["test_neg_log_loss"].mean()),
+            "accuracy": float(out["test_accuracy"].mean()),
+            "seconds": time.perf_counter() - start}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    results, worst = {}, 0.0
+    for data in args.sets.split(","):
+        X, y = SETS[data]()
+        rows = {name: score(name, X, y) for name in ESTIMATORS}
+        print(f"\n{data}: {X.shape[0]} x {X.shape[1]}, {len(np.unique(y))} classes")
+        for name, r in rows.items():
+            ratio = ""
+            if name in REFERENCE:
+                value = r["log_loss"] / rows[REFERENCE[name]]["log_loss"]
+                worst = max(worst, value)
+                ratio = f"  ratio {value:.3f}"
+            print(f"  {name:<38} log loss {r['log_loss']:.4f}  accuracy {r['accuracy']:.4f}  "
+                  f"{r['seconds']:6.2f} s{ratio}")
+        results[data] = rows
+    print(f"\nworst ratio to the same model's LogisticRegression: {worst:.3f} (target 1.10)")
+    if args.markdown:
+        print_markdown(results)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def print_markdown(results):
+    names = list(ESTIMATORS)
+    print("\n| data set | " + " | ".join(names) + " | ratios (sigmoid, softmax) |")
+    print("| --- |" + " --- |" * (len(names) + 1))
+    for data, rows in results.items():
+        cells = [f"{rows[n]['log_loss']:.4f} / {rows[n]['accuracy']:.3f}" for n in names]
+        ratios = ", ".join(f"{rows[o]['log_loss'] / rows[r]['log_loss']:.2f}"
+                           for o, r in REFERENCE.items())
+        print(f"| {data} | " + " | ".join(cells) + f" | {ratios} |")
+
+
+if __name__ == "__main__":
+    main()
