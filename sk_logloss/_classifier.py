@@ -368,8 +368,6 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         state = _persistence.check(dict(state), type(self).__name__)
         state.setdefault("loss", "sigmoid")  # pickled before the loss parameter existed
-        if "coefs_" in state:
-            state.setdefault("_loss", "sigmoid")
         super().__setstate__(state)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -670,7 +668,6 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         self.n_layers_ = len(result.coefs) + 1
         self.n_outputs_ = result.coefs[-1].shape[1]
         self.out_activation_ = "softmax" if loss == "softmax" else "logistic"
-        self._loss = loss
         self._multilabel = multilabel
         self._shuffle_seed = seed
         self._optimizer_state = result.optimizer_state
@@ -741,6 +738,10 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 f"max_iter or learning_rate.",
                 ConvergenceWarning,
             )
+
+    def _fitted_loss(self):
+        """The loss the fitted model was trained on, which its probabilities follow."""
+        return "softmax" if self.out_activation_ == "softmax" else "sigmoid"
 
     def _logits(self, X):
         check_is_fitted(self)
@@ -817,7 +818,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         >>> proba.argmax(axis=1), np.allclose(proba.sum(axis=1), 1)
         (array([0, 1, 2]), True)
         """
-        return _network.proba(self._logits(X), self._multilabel, self._loss)
+        return _network.proba(self._logits(X), self._multilabel, self._fitted_loss())
 
     def predict_log_proba(self, X):
         """Compute the logarithm of the probability estimates, without underflow.
@@ -849,7 +850,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.isfinite(clf.predict_log_proba(X * 1000)).all())
         True
         """
-        return _network.log_proba(self._logits(X), self._multilabel, self._loss)
+        return _network.log_proba(self._logits(X), self._multilabel, self._fitted_loss())
 
     def predict(self, X):
         """Predict class labels (an indicator matrix for multilabel targets).
@@ -925,5 +926,5 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
         return keras_model(
             self.coefs_, self.intercepts_, self.activation, self._multilabel,
-            self.coefs_[0].dtype.name, self._loss,
+            self.coefs_[0].dtype.name, self._fitted_loss(),
         )

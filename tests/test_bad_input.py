@@ -210,7 +210,8 @@ def assert_clear(excinfo, exc_type, pattern):
 
 
 def state_of(est):
-    return pickle.dumps(est.__dict__)
+    """Each attribute's pickle (apart, so that no value's bytes depend on another's identity)."""
+    return {name: pickle.dumps(value) for name, value in est.__dict__.items()}
 
 
 @pytest.fixture(scope="module")

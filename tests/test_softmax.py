@@ -139,7 +139,7 @@ def test_a_model_pickled_before_the_loss_parameter_loads_as_sigmoid(wine):
     X, y = wine
     model = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)
     state = model.__getstate__()
-    del state["loss"], state["_loss"]
+    del state["loss"]
     old = LogLossClassifier.__new__(LogLossClassifier)
     old.__setstate__(state)
     assert old.loss == "sigmoid"
