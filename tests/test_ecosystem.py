@@ -326,7 +326,8 @@ def test_import_loads_neither_scikit_learn_nor_tensorflow():
 
 
 # -- the plotting examples -----------------------------------------------
-@pytest.mark.parametrize("script", ["plot_learning_rate_sweep.py", "plot_loss_curves.py"])
+@pytest.mark.parametrize("script", ["plot_learning_rate_sweep.py", "plot_loss_curves.py",
+                                    "plot_sigmoid_vs_softmax.py"])
 def test_plot_examples_write_their_png(script, tmp_path):
     image = pytest.importorskip("matplotlib.image")
     path = tmp_path / "plot.png"
@@ -340,3 +341,8 @@ def test_plot_examples_write_their_png(script, tmp_path):
         rows = re.findall(r"^\s+(adam|sgd)\s+(\S+)\s+(\S+) ± ", out.stdout, re.MULTILINE)
         assert len(rows) == 18
         assert {float(r[1]) for r in rows} == set(np.geomspace(0.001, 0.1, 9).round(5))
+    if script == "plot_sigmoid_vs_softmax.py":  # held-out log loss, accuracy, ECE per loss
+        rows = {r[0]: [float(v) for v in r[1:]] for r in re.findall(
+            r"^\s+(sigmoid|softmax)\s+(\S+)\s+(\S+)\s+(\S+)$", out.stdout, re.MULTILINE)}
+        assert rows.keys() == {"sigmoid", "softmax"}
+        assert all(0 < v[0] < 1 and 0.9 < v[1] <= 1 and 0 <= v[2] < 0.2 for v in rows.values())
