@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._backend import first_xla_compile
-from .._network import objective
+from .._network import objective as numpy_objective
 from . import early_stopping, epochs, rules, streaming
 from .batches import all_rows_tensors, no_rows, x_tensors
 from .host import as_tensor, data_bytes, epoch_orders
@@ -94,8 +94,8 @@ def train_stochastic(config):
         optimizer_state = trainer.optimizer_state()
     return TrainResult(
         coefs, intercepts, np.asarray(log.curve), np.asarray(log.scores), np.asarray(log.rates),
-        objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha, spec.loss), status,
-        optimizer_state, float(state.lr_scale), diverged_rate=log.diverged_rate,
+        numpy_objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha, spec.loss),
+        status, optimizer_state, float(state.lr_scale), diverged_rate=log.diverged_rate,
     )
 
 
