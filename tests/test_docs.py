@@ -5,12 +5,11 @@ The Examples sections themselves run as doctests (``--doctest-modules``).
 
 import inspect
 
+import numpydoc.validate as numpydoc_validate
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 import sk_logloss
-
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 
 def public_names():

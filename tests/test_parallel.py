@@ -43,7 +43,7 @@ def test_process_workers_give_identical_cv_results(data, serial):
 
 
 def test_dask_cluster_gives_identical_cv_results(data, serial, monkeypatch):
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401 (the test extra installs it)
     # a LocalCluster sets OMP_NUM_THREADS=1 in this process; monkeypatch restores it after
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
     if not os.environ["OMP_NUM_THREADS"]:
