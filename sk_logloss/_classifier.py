@@ -42,6 +42,15 @@ def _quiet_finite_check():
     return np.errstate(over="ignore", invalid="ignore")
 
 
+def _per_sample_terms(spec):
+    """How many cross-entropies a row's loss averages: one per logit for the sigmoid, else one.
+
+    ``tol`` and ``alpha="auto"`` are stated for their sum, the loss of
+    LogisticRegression's one-vs-rest problems taken together.
+    """
+    return spec.layer_sizes[-1] if spec.loss == "sigmoid" else 1
+
+
 class LogLossClassifier(ClassifierMixin, BaseEstimator):
     """Classifier trained by TensorFlow on mean sigmoid cross-entropy (log loss).
 
@@ -85,8 +94,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         ``batch_size``, ``shuffle`` and ``early_stopping``, runs at most
         ``max_iter`` iterations and stops when the largest gradient entry is
         below ``tol``.
-    learning_rate : float, default=0.01
-        Initial step size of the optimizer; sweep it from 0.001 to 0.1.
+    learning_rate : float, default=0.1
+        Initial step size of the optimizer; sweep it from 0.001 to 0.1. The
+        default schedule lowers it once the loss stalls (see Notes).
     optimizer_params : dict, default=None
         Extra arguments of the optimizer, such as ``{"momentum": 0.9,
         "nesterov": True}`` for ``"sgd"``, ``{"beta_1": 0.8}`` for
@@ -95,7 +105,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         unknown key raises a ValueError that lists the valid ones. Each new
         combination of values traces a new TensorFlow graph (once per process).
     learning_rate_schedule : {"constant", "invscaling", "exponential", \
-            "cosine", "adaptive"}, default="constant"
+            "cosine", "adaptive"}, default="adaptive"
         How the rate changes, once per epoch ``t`` (counted from 0 since the
         optimizer was created): ``"constant"``; ``"invscaling"``:
         ``learning_rate / (t + 1) ** power_t``; ``"exponential"`` and
@@ -111,13 +121,17 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         ``{"decay_steps": max_iter, "alpha": 0.0}`` (and Keras' warmup
         arguments); adaptive ``{"factor": 0.2, "min_learning_rate": 1e-6}``.
     batch_size : int or "auto", default="auto"
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
-    max_iter : int, default=200
+        Minibatch size. ``"auto"``: all ``n`` training rows up to 200 (one
+        exact step per epoch); above, ``min(200, ceil(n / 4))``, four steps
+        per epoch at least on batches of 200 rows at most.
+    max_iter : int, default=1000
         Maximum number of epochs (L-BFGS: iterations).
-    tol : float, default=1e-4
+    tol : float, default=1e-5
         Minimum improvement of the epoch loss (or of the validation score,
-        with early stopping) that counts as progress; for L-BFGS the
-        gradient tolerance.
+        with early stopping) that counts as progress, summed over the logits
+        for the sigmoid loss (which averages ``n_outputs_`` cross-entropies
+        per row), so that a tolerance means the same for any number of
+        classes; for L-BFGS the gradient tolerance.
     n_iter_no_change : int or np.inf, default=10
         Training stops once the loss (or validation score) has not improved
         by ``tol`` for more than this many epochs in a row; ``np.inf`` never
@@ -131,8 +145,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         so integer sample weights stay equivalent to repeated rows.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
-    alpha : float, default=1e-4
-        L2 penalty on the weights (not the intercepts). The objective is
+    alpha : float or "auto", default="auto"
+        L2 penalty on the weights (not the intercepts). ``"auto"`` is the
+        penalty of ``LogisticRegression()`` (``C=1``) in this objective:
+        ``1 / n_outputs_`` for the sigmoid loss, ``1`` for the softmax loss
+        (MLPClassifier's default is ``1e-4``). The objective is
         ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / sum_i w_i`` over the
         training set, with ``w_i`` the sample weights (times the class
         weights) and ``l_i`` the mean sigmoid cross-entropy of row ``i``. A
@@ -203,6 +220,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         Best validation score of the last fit, whose weights were kept; else
         None. With ``warm_start``, each fit keeps the best weights of its own
         epochs, while ``validation_scores_`` spans every fit.
+    alpha_ : float
+        The L2 penalty of the last fit: ``alpha``, or its ``"auto"`` value.
     n_iter_ : int
         Number of epochs (L-BFGS: iterations) run, over all warm-started
         fits and ``partial_fit`` calls.
@@ -221,6 +240,23 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    The defaults were chosen by measurement (``benchmarks/quality.py``: 5-fold
+    CV log loss in ``make_pipeline(StandardScaler(), ...)`` on the data sets
+    scikit-learn ships and on synthetic ones of 150 to 20,000 rows and 2 to 10
+    classes, noisy and clean). They fit LogisticRegression's model: they reach
+    its CV log loss within 6% on every set. MLPClassifier's defaults (Adam at
+    0.001, ``alpha=1e-4``, batches of ``min(200, n)``, 200 epochs, ``tol=1e-4``
+    on the epoch loss) stop far from it on small data: one full-batch step
+    per epoch for fewer than 200 rows, and a penalty that barely regularizes.
+    Here, ``alpha="auto"`` is LogisticRegression's penalty; ``batch_size="auto"``
+    gives at least four steps per epoch above 200 rows; Adam starts at 0.1 and the
+    ``"adaptive"`` schedule divides the rate by 5 each time the loss stalls
+    (a constant rate leaves the weights at the minibatch noise floor, a small
+    one moves too slowly along flat directions); ``tol`` is taken on the loss
+    summed over the logits, so the sigmoid loss's mean over K classes does
+    not stop training K times too early. With hidden layers the same rules
+    apply; set ``alpha`` (MLPClassifier uses ``1e-4``) to regularize less.
+
     Ctrl-C during ``fit`` (in the main thread) stops training at the end of
     the current call into TensorFlow (at most 20,000 optimizer steps, or one
     epoch) and keeps the weights learned so far as a usable fitted model,
@@ -254,7 +290,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
     ...     learning_rate_schedule="invscaling", schedule_params={"power_t": 0.25},
     ...     early_stopping=True, random_state=0,
     ... ).fit(X, y)
-    >>> sgd.n_iter_ < 200, sgd.best_validation_score_ > -0.2, sgd.score(X, y) > 0.97
+    >>> sgd.n_iter_ < sgd.max_iter, sgd.best_validation_score_ > -0.2, sgd.score(X, y) > 0.97
     (True, True, True)
 
     L-BFGS reaches LogisticRegression's solution (``alpha = 1 / C``):
@@ -303,7 +339,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
@@ -318,17 +354,17 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         activation="relu",
         loss="sigmoid",
         optimizer="adam",
-        learning_rate=0.01,
+        learning_rate=0.1,
         optimizer_params=None,
-        learning_rate_schedule="constant",
+        learning_rate_schedule="adaptive",
         schedule_params=None,
         batch_size="auto",
-        max_iter=200,
-        tol=1e-4,
+        max_iter=1000,
+        tol=1e-5,
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
-        alpha=1e-4,
+        alpha="auto",
         class_weight=None,
         shuffle=True,
         warm_start=False,
@@ -436,7 +472,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         and shuffling for the same ``random_state``); later calls continue
         the same optimizer, so ``partial_fit`` on the same data ``k`` times
         matches ``fit`` with ``max_iter=k`` and no convergence stop. There is
-        no convergence check and no early stopping.
+        no convergence check and no early stopping, so the ``"adaptive"``
+        schedule keeps ``learning_rate``. As in MLPClassifier, the L2 term
+        counts against the rows of each call: streaming data in ``k`` chunks
+        penalizes ``k`` times as much as one fit on all of it (``alpha="auto"``
+        included), so pass ``alpha`` divided by ``k`` to match that fit.
 
         Parameters
         ----------
@@ -543,13 +583,13 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
                          freeze_params(optimizer_params), dtype.name, sparse=issparse(X),
                          loss=loss)
-        data = (X, Y, weights)
+        data, alpha = (X, Y, weights), self._alpha(spec)
         with graceful_interrupt() as stop:
             if lbfgs:
                 from ._engine.lbfgs import train_lbfgs  # TensorFlow loads on the first fit only
 
                 result = train_lbfgs(LbfgsConfig(
-                    spec, coefs, intercepts, data, alpha=self.alpha, max_iter=self.max_iter,
+                    spec, coefs, intercepts, data, alpha=alpha, max_iter=self.max_iter,
                     tol=self.tol, options=optimizer_params, stop=stop,
                     on_epoch=EpochReport(self.max_iter, epoch0) if self.verbose else None,
                 ))
@@ -565,6 +605,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 optimizer_epochs = first + len(result.loss_curve)
         self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs,
                          spec.loss)
+        self.alpha_ = alpha
         self._optimizer_epochs = optimizer_epochs
         self._warn(result, incremental, lbfgs)
         return self
@@ -594,8 +635,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             key = int(rng.integers(0, 2**64, dtype=np.uint64))
             early = EarlyStopping(self.validation_fraction, key, multilabel)
         config = StochasticConfig(
-            spec, coefs, intercepts, data, rates=rates, alpha=self.alpha,
-            batch_size=200 if self.batch_size == "auto" else self.batch_size, tol=self.tol,
+            spec, coefs, intercepts, data, rates=rates, alpha=self._alpha(spec),
+            batch_size=None if self.batch_size == "auto" else self.batch_size,
+            tol=self.tol / _per_sample_terms(spec),
             n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
             check_convergence=not incremental, shuffle=self.shuffle, seed=seed, epoch0=epoch0,
             adaptive=adaptive, early_stopping=early, optimizer_state=state, lr_scale=lr_scale,
@@ -622,6 +664,12 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 f"it has {fitted}, this fit needs {tuple(layer_sizes)}. Refit with "
                 f"warm_start=False."
             )
+
+    def _alpha(self, spec):
+        """The L2 penalty used: ``alpha``, or for "auto" that of ``LogisticRegression(C=1)``."""
+        if self.alpha == "auto":
+            return 1.0 / _per_sample_terms(spec)
+        return float(self.alpha)
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes

@@ -56,7 +56,9 @@ def test_reported_loss_multiclass_one_vs_rest(iris):
     X, y = iris
     model = LogLossClassifier(random_state=0, max_iter=50).fit(X, y)
     Y = (y[:, None] == np.arange(3)).astype(float)
-    assert model.loss_ == pytest.approx(numpy_objective(model, X, Y, np.ones(len(y)), 1e-4))
+    # alpha="auto": LogisticRegression's C=1 over the mean of the 3 sigmoid logits
+    assert model.alpha_ == 1 / 3
+    assert model.loss_ == pytest.approx(numpy_objective(model, X, Y, np.ones(len(y)), 1 / 3))
     assert model.coef_.shape == (3, 4) and model.intercept_.shape == (3,)
 
 
@@ -234,7 +236,7 @@ def test_verbose_prints_each_epoch_with_identical_result(binary, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == [f"Epoch {i}/5" for i in range(1, 6)]
     for line, loss in zip(lines, loud.loss_curve_):
-        assert f"loss {loss:.8f}" in line and "learning rate 0.01," in line and line.endswith(" s")
+        assert f"loss {loss:.8f}" in line and "learning rate 0.1," in line and line.endswith(" s")
     for a, b in zip(quiet.coefs_, loud.coefs_):
         np.testing.assert_array_equal(a, b)
 
@@ -271,7 +273,8 @@ def test_multilabel_targets():
     for k in range(Y.shape[1]):
         reference = LogisticRegression().fit(X, Y[:, k]).predict(X)
         assert np.mean(model.predict(X)[:, k] == reference) > 0.9
-    assert model.loss_ == pytest.approx(numpy_objective(model, X, Y, np.ones(len(X)), 1e-4))
+    assert model.alpha_ == 1 / 4
+    assert model.loss_ == pytest.approx(numpy_objective(model, X, Y, np.ones(len(X)), 1 / 4))
 
 
 def test_training_runs_in_input_float_dtype(binary):

@@ -274,7 +274,8 @@ DEFAULT_FIT = textwrap.dedent(
     X = StandardScaler().fit_transform(X)
     LogLossClassifier(random_state=0).fit(X, y)
     LogLossClassifier(optimizer="lbfgs").fit(X, y)
-    LogLossClassifier(max_iter=60, batch_size=2, random_state=0).fit(X, y)  # XLA
+    LogLossClassifier(max_iter=60, batch_size=2, learning_rate=0.01,  # XLA
+                      learning_rate_schedule="constant", random_state=0).fit(X, y)
     print("fitted")
     """
 )

@@ -13,7 +13,7 @@ from .batches import all_rows_tensors, no_rows, x_tensors
 from .host import as_tensor, data_bytes, epoch_orders
 from .model import tf
 from .trainer import get_trainer
-from .types import EPOCHS_PER_CALL, Status, TrainResult
+from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows
 
 
 class Path(NamedTuple):
@@ -31,7 +31,7 @@ def choose_path(config, X):
     """
     paths, sparse = config.paths, config.spec.sparse
     n = X.shape[0]
-    steps = len(config.rates) * -(-n // min(config.batch_size, n))
+    steps = len(config.rates) * -(-n // batch_rows(config.batch_size, n))
     xla = steps >= paths.xla_min_steps or data_bytes(X, sparse) >= paths.xla_min_bytes
     return Path(xla=xla, stream=not sparse and X.nbytes >= paths.stream_min_bytes)
 
@@ -66,7 +66,7 @@ def train_stochastic(config):
         data, validation = early_stopping.split(config.data, config.early_stopping)
     X, Y, w = data
     path = choose_path(config, X)
-    batch = min(config.batch_size, X.shape[0])
+    batch = batch_rows(config.batch_size, X.shape[0])
     dtype, d = trainer.dtype, spec.layer_sizes[0]
     alpha, template = tf.constant(config.alpha, dtype), tf.zeros([batch], dtype)
     if validation is not None:

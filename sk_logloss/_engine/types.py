@@ -9,6 +9,21 @@ import numpy as np
 # length, so neither max_iter nor verbose changes a compiled shape.
 EPOCHS_PER_CALL = 32
 
+# batch_size="auto": the whole training set up to AUTO_BATCH_MAX rows (one
+# exact step per epoch, so integer sample weights equal repeated rows); above
+# it, AUTO_STEPS_PER_EPOCH steps at least, on batches of at most AUTO_BATCH_MAX
+# rows. Measured in benchmarks/quality.py: batches of 200 rows on a few hundred
+# are too noisy for the optimum LogisticRegression reaches.
+AUTO_STEPS_PER_EPOCH = 4
+AUTO_BATCH_MAX = 200
+
+
+def batch_rows(batch_size, n):
+    """Rows per minibatch over ``n`` training rows; ``batch_size=None`` is the "auto" rule."""
+    if batch_size is None:
+        return n if n <= AUTO_BATCH_MAX else min(AUTO_BATCH_MAX, -(-n // AUTO_STEPS_PER_EPOCH))
+    return max(1, min(batch_size, n))
+
 
 class Status(enum.IntEnum):
     """How a training run ended. RUNNING at the end means max_iter was reached."""
@@ -114,7 +129,7 @@ class StochasticConfig:
     data: tuple
     rates: np.ndarray
     alpha: float
-    batch_size: int
+    batch_size: int | None  # None: batch_rows' "auto" rule
     tol: float
     n_iter_no_change: int
     check_convergence: bool
