@@ -1,0 +1,116 @@
+"""The defaults of issue 14: what each one computes, and that together they reach LogisticRegression."""
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import fit_quiet
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_logloss import LogLossClassifier
+from sk_logloss._engine.types import batch_rows
+
+
+def test_auto_alpha_is_logistic_regressions_default_penalty(iris, cancer):
+    """alpha="auto" with L-BFGS lands on LogisticRegression()'s coefficients (C=1)."""
+    exact = {"optimizer": "lbfgs", "tol": 1e-10, "max_iter": 5000}
+    X, y = cancer
+    ours = LogLossClassifier(**exact).fit(X, y)
+    ref = LogisticRegression(tol=1e-10, max_iter=5000).fit(X, y)
+    assert ours.alpha_ == 1.0
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
+
+    X, y = iris
+    ovr = LogLossClassifier(**exact).fit(X, y)  # the sigmoid: mean over 3 logits
+    assert ovr.alpha_ == 1 / 3
+    refs = OneVsRestClassifier(LogisticRegression(tol=1e-10, max_iter=5000)).fit(X, y)
+    np.testing.assert_allclose(ovr.coef_, np.vstack([e.coef_ for e in refs.estimators_]),
+                               atol=1e-4)
+    multi = LogLossClassifier(loss="softmax", **exact).fit(X, y)
+    assert multi.alpha_ == 1.0
+    ref = LogisticRegression(tol=1e-10, max_iter=5000).fit(X, y)  # multinomial
+    # the softmax is invariant to a shift shared by all classes; LogisticRegression's
+    # penalty picks the centred one, as ours does
+    np.testing.assert_allclose(multi.coef_, ref.coef_, atol=1e-4)
+
+
+def test_explicit_alpha_is_used_as_given(iris):
+    X, y = iris
+    model = fit_quiet(LogLossClassifier(alpha=0.25, max_iter=3, random_state=0), X, y)
+    assert model.alpha_ == 0.25 and model.alpha == 0.25
+
+
+@pytest.mark.parametrize(("n", "rows"), [
+    (1, 1), (150, 150), (200, 200),  # all rows: one exact step per epoch
+    (201, 51), (600, 150), (800, 200), (801, 200), (100_000, 200),  # >= 4 steps of <= 200
+])
+def test_auto_batch_rule(n, rows):
+    assert batch_rows(None, n) == rows
+    assert batch_rows(32, n) == min(32, n)
+
+
+def test_auto_batch_equals_the_explicit_size_bit_for_bit(binary):
+    X, y = binary  # 600 rows: "auto" is 150 rows, four steps per epoch
+    auto = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)
+    explicit = fit_quiet(LogLossClassifier(max_iter=5, batch_size=150, random_state=0), X, y)
+    np.testing.assert_array_equal(auto.coef_, explicit.coef_)
+    other = fit_quiet(LogLossClassifier(max_iter=5, batch_size=200, random_state=0), X, y)
+    assert not np.array_equal(auto.coef_, other.coef_)
+
+
+def mlp_stop_epoch(curve, tol, n_iter_no_change):
+    """MLPClassifier's rule on a loss curve, in NumPy: the epoch (1-based) training stops at."""
+    best, stalls = np.inf, 0
+    for epoch, loss in enumerate(curve, 1):
+        stalls = stalls + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if stalls > n_iter_no_change:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("loss", ["sigmoid", "softmax"])
+def test_tol_is_taken_on_the_loss_summed_over_the_logits(iris, loss):
+    """With 3 classes the sigmoid loss is a mean of 3 terms: its stall threshold is tol / 3."""
+    X, y = iris
+    tol = 3e-3
+    model = LogLossClassifier(loss=loss, tol=tol, learning_rate_schedule="constant",
+                              n_iter_no_change=5, max_iter=1000, random_state=0).fit(X, y)
+    per_row = 3 if loss == "sigmoid" else 1
+    assert model.n_iter_ < 1000
+    assert mlp_stop_epoch(model.loss_curve_, tol / per_row, 5) == model.n_iter_
+    if loss == "sigmoid":  # the unscaled threshold would have stopped earlier
+        assert mlp_stop_epoch(model.loss_curve_, tol, 5) < model.n_iter_
+
+
+@pytest.mark.parametrize("data", [load_breast_cancer, load_iris, load_wine])
+@pytest.mark.parametrize("loss", ["sigmoid", "softmax"])
+def test_defaults_reach_logistic_regressions_cv_log_loss(data, loss):
+    """Issue 14's target on the shipped data sets: within 1.10x of the same model's exact fit."""
+    X, y = data(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    ref = LogisticRegression() if loss == "softmax" else OneVsRestClassifier(LogisticRegression())
+    ours = -cross_val_score(make_pipeline(StandardScaler(), LogLossClassifier(
+        loss=loss, random_state=0)), X, y, cv=cv, scoring="neg_log_loss").mean()
+    exact = -cross_val_score(make_pipeline(StandardScaler(), ref), X, y, cv=cv,
+                             scoring="neg_log_loss").mean()
+    assert ours <= 1.10 * exact
+    # and the old defaults (MLPClassifier's alpha, a constant 0.01, 200 epochs) do not,
+    # except on breast cancer, whose 455 rows got 3 steps per epoch
+    n_classes = len(np.unique(y))
+    per_row = n_classes if loss == "sigmoid" and n_classes > 2 else 1  # the old tol's scale
+    old = LogLossClassifier(loss=loss, alpha=1e-4, learning_rate=0.01, max_iter=200,
+                            learning_rate_schedule="constant", batch_size=200,
+                            tol=1e-4 * per_row, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        before = -cross_val_score(make_pipeline(StandardScaler(), old), X, y, cv=cv,
+                                  scoring="neg_log_loss").mean()
+    if data is not load_breast_cancer:
+        assert before > 1.10 * exact
