@@ -180,3 +180,43 @@ class TrainResult:
     lr_scale: float = 1.0
     message: str = ""
     diverged_rate: float | None = None  # learning rate of the epoch that diverged, if one did
+
+
+@dataclass
+class Fold:
+    """One fold of a sweep: its training rows (into the shared X) and weights, and its
+    validation rows for early stopping (empty without it)."""
+
+    train: np.ndarray
+    w_train: np.ndarray
+    val: np.ndarray
+    w_val: np.ndarray
+
+
+@dataclass
+class SweepConfig:
+    """Everything a sweep needs (see ``sweep.train_sweep``): every fold x grid point.
+
+    ``rates`` is ``[C, max_iter]``: each grid point's scheduled rate per epoch;
+    ``alphas`` is ``[C]``. All candidates start from ``coefs``/``intercepts``
+    and shuffle with ``seed``, as plain fits with one ``random_state`` do.
+    ``on_epoch(epochs_done, n_running)`` reports progress after each call.
+    """
+
+    spec: ModelSpec
+    X: np.ndarray
+    Y: np.ndarray
+    folds: list
+    coefs: list
+    intercepts: list
+    rates: np.ndarray
+    alphas: np.ndarray
+    batch_size: int | None
+    tol: float
+    n_iter_no_change: int
+    shuffle: bool
+    seed: int
+    adaptive: Adaptive | None = None
+    early_stopping: bool = False
+    on_epoch: object = None
+    xla: bool = True

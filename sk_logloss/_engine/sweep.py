@@ -1,0 +1,446 @@
+"""The candidate axis: every (fold, grid point) fit of one model shape, side by side in one traced loop.
+
+Variables carry two leading axes, ``[F, C, ...]``: F folds (each with its own
+training rows, shuffle and validation rows) by C grid points (each with its
+own learning rate schedule and L2 penalty). A fold's rows are gathered once
+per step and serve all C candidates (``einsum("fbd,fcdk->fcbk")``). Keras'
+optimizer takes the learning rate as a ``[F, C, 1, 1]`` tensor, which
+broadcasts against every variable (intercepts are kept as ``[F, C, 1, k]``).
+Each candidate stops on its own rule (convergence, adaptive decay, early
+stopping, divergence) and is then frozen: its weights and optimizer slots keep
+their values while the others train on. Candidates share the optimizer's step
+counter, so only folds with the same number of steps per epoch share a run
+(:func:`train_sweep` groups them). The arithmetic is a plain fit's, in another
+summation order: a candidate's weights match its own fit to rounding.
+"""
+
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from .._optimizers import build_optimizer
+from .host import as_tensor, epoch_orders
+from .model import activation, tf
+from .types import EPOCHS_PER_CALL, Status, batch_rows
+
+# Keras optimizers whose update is elementwise in the learning rate and the
+# variable, so that a [F, C, 1, 1] rate and a candidate axis change nothing;
+# Lamb (a per-variable trust ratio) and Adafactor (factored, RMS-scaled
+# moments) take norms over a whole variable, which the candidate axis would mix.
+SWEEP_OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "adamw", "ftrl", "lion", "nadam",
+                    "rmsprop", "sgd")
+# optimizer_params that take norms over a whole variable
+NORM_PARAMS = ("clipnorm", "global_clipnorm", "use_ema")
+
+
+class SweepData(NamedTuple):
+    """The tensors of one run: X shared by every fold, and each fold's rows and weights."""
+
+    X: object  # [n, d] the whole data
+    Y: object  # [n, k] int8 labels
+    rows: object  # [F, n_max] int32: fold f's training rows (into X), padded with 0
+    w: object  # [F, n_max] their weights, 0 on padding
+    n: object  # [F] training rows per fold
+    batch: object  # [F] rows per batch
+    val_rows: object  # [F, v_max] validation rows (v_max = 0 without early stopping)
+    val_w: object  # [F, v_max]
+    alpha: object  # [C] L2 penalties
+    template: object  # [B]: B is the largest batch
+
+
+class SweepCall(NamedTuple):
+    """One call: each epoch's row order per fold, the epoch count, each epoch's rates."""
+
+    orders: object  # int32 [E, F, n_max + 2 B]: positions into each fold's rows
+    n_epochs: object  # int32
+    rates: object  # float32 [EPOCHS_PER_CALL, C]
+
+
+class SweepRules(NamedTuple):
+    """The stopping settings, shared by all candidates."""
+
+    tol: object
+    n_iter_no_change: object
+    factor: object  # adaptive decay factor (1 without it)
+    min_rate: object
+
+
+class SweepState(NamedTuple):
+    """Per-candidate ``[F, C]`` state carried from epoch to epoch and call to call."""
+
+    lr_scale: object
+    best_loss: object
+    best_score: object
+    no_improve: object
+    status: object  # int32 Status
+
+
+class SweepCarry(NamedTuple):
+    epoch: object
+    state: SweepState
+    losses: object  # [EPOCHS_PER_CALL, F, C]
+    scores: object
+    rates: object
+
+
+class Static(NamedTuple):
+    early_stopping: bool
+    adaptive: bool
+    shuffle: bool
+
+
+def logits(coefs, intercepts, activation_name, x):
+    """``[F, C, B, k]`` outputs of every candidate for its fold's rows ``x`` (``[F, B, d]``)."""
+    act = activation(activation_name)
+    h = tf.einsum("fbd,fcdh->fcbh", x, coefs[0]) + intercepts[0]
+    for W, b in zip(coefs[1:], intercepts[1:]):
+        h = tf.einsum("fcbh,fchk->fcbk", act(h), W) + b
+    return h
+
+
+def sample_losses(loss, labels, h):
+    """``[F, C, B]``: each row's loss (as :func:`.model.sample_losses`, on the last axis)."""
+    labels = tf.broadcast_to(labels, tf.shape(h))
+    if loss == "softmax":
+        return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=h)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h), -1)
+
+
+def squared_norms(coefs):
+    """``[F, C]``: each candidate's ``||W||^2``."""
+    return tf.add_n([tf.reduce_sum(tf.square(W), axis=[2, 3]) for W in coefs])
+
+
+class SweepTrainer:
+    """Variables ``[F, C, ...]``, Keras optimizer and traced loop for one spec and axis size."""
+
+    def __init__(self, spec, folds, grid):
+        self.spec, self.F, self.C = spec, folds, grid
+        self.dtype = tf.as_dtype(spec.dtype)
+        self.lock = threading.Lock()
+        self.trace_count = 0
+        sizes = spec.layer_sizes
+        self.coefs = [tf.Variable(tf.zeros((folds, grid, a, b), self.dtype))
+                      for a, b in zip(sizes[:-1], sizes[1:])]
+        self.intercepts = [tf.Variable(tf.zeros((folds, grid, 1, b), self.dtype))
+                           for b in sizes[1:]]
+        self.variables = self.coefs + self.intercepts
+        self.rate = tf.Variable(tf.zeros((folds, grid, 1, 1), tf.float32), trainable=False)
+        self.optimizer = build_optimizer(spec.optimizer, dict(spec.optimizer_params),
+                                         learning_rate=lambda: self.rate)
+        self.optimizer.build(self.variables)
+        self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
+        # per-candidate state: what freezing and divergence restore (shared scalars,
+        # such as the step count, are left alone: a stopped candidate never resumes)
+        self.slots = [v for v in self.optimizer.variables
+                      if len(v.shape) >= 2 and tuple(v.shape[:2]) == (folds, grid)]
+        self.state = self.variables + self.slots
+        self.saved = [tf.Variable(v, trainable=False) for v in self.state]
+        self.best = [tf.Variable(v, trainable=False) for v in self.variables]
+        self._traced = {}
+
+    def reset(self, coefs, intercepts):
+        for var, value in zip(self.variables, list(coefs) + list(intercepts)):
+            var.assign(np.broadcast_to(value, var.shape))
+        for var, value in zip(self.optimizer.variables, self._optimizer_init):
+            var.assign(value)
+        for var, value in zip(self.best, self.variables):
+            var.assign(value)
+
+    def function(self, static, xla):
+        key = (static, xla)
+        if key not in self._traced:
+            self._traced[key] = tf.function(
+                lambda *args: run(self, static, *args), jit_compile=xla, autograph=False,
+                reduce_retracing=True,
+            )
+        return self._traced[key]
+
+    # -- traced code ----------------------------------------------------------
+    def objective(self, x, Y, bw, count, n, total_w, alpha):
+        """``[F, C]`` objective estimates of a batch: :func:`.model.objective`, per candidate."""
+        h = logits(self.coefs, self.intercepts, self.spec.activation, x)
+        per_sample = sample_losses(self.spec.loss, tf.cast(Y, self.dtype)[:, None], h)
+        data = tf.reduce_sum(bw[:, None, :] * per_sample, axis=-1) * (n / count)[:, None]
+        return (data + 0.5 * alpha[None, :] * squared_norms(self.coefs)) / total_w[:, None]
+
+    def step(self, x, Y, bw, count, n, total_w, alpha, running):
+        """One optimizer step of every running candidate; ``[F, C]`` losses times rows."""
+        with tf.GradientTape() as tape:
+            losses = self.objective(x, Y, bw, count, n, total_w, alpha)
+            total = tf.reduce_sum(tf.where(running, losses, tf.zeros_like(losses)))
+        grads = tape.gradient(total, self.variables)
+        before = [tf.identity(v) for v in self.state]
+        self.optimizer.apply(grads, self.variables)
+        keep = _expand(running)
+        for v, old in zip(self.state, before):
+            v.assign(tf.where(keep, v, old))
+        return losses * count[:, None]
+
+    def finite(self, loss):
+        """``[F, C]``: whether a candidate's loss, weights, slots and L2 norm are finite."""
+        ok = tf.math.is_finite(loss) & tf.math.is_finite(squared_norms(self.coefs))
+        for v in self.state:
+            if tf.as_dtype(v.dtype).is_floating:
+                axes = list(range(2, len(v.shape)))
+                ok &= tf.reduce_all(tf.math.is_finite(v), axis=axes) if axes else (
+                    tf.math.is_finite(v))
+        return ok
+
+
+def _expand(mask):
+    """An ``[F, C]`` mask shaped to broadcast against ``[F, C, a, b]`` variables."""
+    return mask[:, :, None, None]
+
+
+def run(trainer, static, data, call, rules, state):
+    """Up to ``call.n_epochs`` epochs of every candidate; stops when none is running."""
+    trainer.trace_count += 1
+    dtype = trainer.dtype
+    B = tf.shape(data.template)[0]
+    n_f = tf.cast(data.n, dtype)
+    total_w = tf.reduce_sum(data.w, axis=1)
+    steps = (data.n[0] + data.batch[0] - 1) // data.batch[0]  # equal for every fold of a run
+    slot = tf.range(B)
+
+    def take(order, i):
+        """Each fold's batch ``i``: rows, labels, weights (0 on padding) and row counts."""
+        start = i * data.batch  # [F]
+        pos = start[:, None] + slot[None, :]
+        valid = (slot[None, :] < data.batch[:, None]) & (pos < data.n[:, None])
+        local = tf.gather(order, tf.minimum(pos, tf.shape(order)[1] - 1), batch_dims=1)
+        rows = tf.gather(data.rows, local, batch_dims=1)
+        bw = tf.gather(data.w, local, batch_dims=1) * tf.cast(valid, dtype)
+        count = tf.reduce_sum(tf.cast(valid, dtype), axis=1)
+        return tf.gather(data.X, rows), tf.gather(data.Y, rows), bw, count
+
+    def epoch(carry):
+        e, st = carry.epoch, carry.state
+        running = st.status == int(Status.RUNNING)
+        rate = call.rates[e][None, :] * st.lr_scale  # [F, C]
+        for s, v in zip(trainer.saved, trainer.state):
+            s.assign(v)
+        trainer.rate.assign(tf.cast(rate, tf.float32)[:, :, None, None])
+        order = call.orders[e] if static.shuffle else call.orders[0]
+
+        def one(i, acc):
+            x, Y, bw, count = take(order, i)
+            return i + 1, acc + trainer.step(x, Y, bw, count, n_f, total_w, data.alpha, running)
+
+        zero = tf.zeros([trainer.F, trainer.C], dtype)
+        acc = tf.while_loop(lambda i, acc: i < steps, one, (0, zero))[1]
+        loss = acc / n_f[:, None]
+        ok = trainer.finite(loss)
+        keep = _expand(ok | ~running)
+        for v, s in zip(trainer.state, trainer.saved):  # undo a diverged epoch
+            v.assign(tf.where(keep, v, s))
+        best_score = st.best_score
+        if static.early_stopping:
+            x = tf.gather(data.X, data.val_rows)
+            Y = tf.gather(data.Y, data.val_rows)
+            score = -trainer_objective_no_l2(trainer, x, Y, data.val_w)
+            better = running & ok & (score > best_score)
+            for b, v in zip(trainer.best, trainer.variables):
+                b.assign(tf.where(_expand(better), v, b))
+            stall = score < best_score + rules.tol
+            best_score = tf.where(running, tf.maximum(best_score, score), best_score)
+        else:
+            score = tf.zeros_like(loss)
+            stall = loss > st.best_loss - rules.tol
+        no_improve = tf.where(stall, st.no_improve + 1, 0)
+        stuck = no_improve > rules.n_iter_no_change
+        lr_scale = st.lr_scale
+        decay = tf.zeros_like(stuck)
+        if static.adaptive:
+            decay = stuck & (rate > rules.min_rate)
+            lr_scale = tf.where(decay & running, lr_scale * rules.factor, lr_scale)
+            no_improve = tf.where(decay, 0, no_improve)
+        status = tf.where(ok, tf.where(stuck & ~decay, int(Status.CONVERGED),
+                                       int(Status.RUNNING)), int(Status.DIVERGED))
+        status = tf.where(running, status, st.status)
+        new = SweepState(
+            lr_scale,
+            tf.where(running, tf.minimum(st.best_loss, loss), st.best_loss),
+            best_score,
+            tf.where(running, no_improve, st.no_improve),
+            status,
+        )
+        # NaN where a candidate ran no such epoch: it had stopped, or this epoch
+        # diverged and was undone (a plain fit records neither)
+        nan = tf.fill(tf.shape(loss), tf.constant(np.nan, dtype))
+        recorded = running & ok
+        at = [[e]]
+        return (SweepCarry(
+            e + 1, new,
+            tf.tensor_scatter_nd_update(carry.losses, at, [tf.where(recorded, loss, nan)]),
+            tf.tensor_scatter_nd_update(carry.scores, at, [tf.where(recorded, score, nan)]),
+            tf.tensor_scatter_nd_update(carry.rates, at, [tf.cast(rate, tf.float32)]),
+        ),)
+
+    shape = [EPOCHS_PER_CALL, trainer.F, trainer.C]
+    empty = tf.fill(shape, tf.constant(np.nan, dtype))
+    start = SweepCarry(0, state, empty, empty, tf.zeros(shape, tf.float32))
+    (end,) = tf.while_loop(
+        lambda c: (c.epoch < call.n_epochs)
+        & tf.reduce_any(c.state.status == int(Status.RUNNING)),
+        epoch, (start,),
+    )
+    return end
+
+
+def trainer_objective_no_l2(trainer, x, Y, w):
+    """``[F, C]`` weighted mean loss of the validation rows, no L2 term (early stopping's)."""
+    ones = tf.ones([trainer.F], trainer.dtype)  # a full batch: no n / count scaling
+    return trainer.objective(x, Y, w, ones, ones, tf.reduce_sum(w, axis=1),
+                             tf.zeros([trainer.C], trainer.dtype))
+
+
+_TRAINERS = {}
+_LOCK = threading.Lock()
+
+
+def get_trainer(spec, folds, grid):
+    """The process-wide :class:`SweepTrainer` of ``spec`` and axis sizes, built on first use."""
+    with _LOCK:
+        key = (spec, folds, grid)
+        if key not in _TRAINERS:
+            _TRAINERS[key] = SweepTrainer(spec, folds, grid)
+        return _TRAINERS[key]
+
+
+class SweepResult(NamedTuple):
+    """Per candidate ``[F, C]``: weights, curves (NaN past a candidate's end), status."""
+
+    coefs: list  # each [F, C, a, b]
+    intercepts: list  # each [F, C, b]
+    loss_curves: np.ndarray  # [epochs, F, C]
+    scores: np.ndarray
+    rates: np.ndarray
+    status: np.ndarray  # [F, C] Status
+    n_iter: np.ndarray  # [F, C]
+
+
+def train_sweep(config):
+    """Train every candidate of a :class:`~.types.SweepConfig`; a :class:`SweepResult`.
+
+    Folds are grouped by their number of steps per epoch (the optimizer's
+    step count is shared within a run); in cross-validation all folds usually
+    have the same and train in one run.
+    """
+    folds = config.folds
+    batches = [batch_rows(config.batch_size, len(f.train)) for f in folds]
+    steps = [-(-len(f.train) // b) for f, b in zip(folds, batches)]
+    groups = {}
+    for i, s in enumerate(steps):
+        groups.setdefault(s, []).append(i)
+    parts = {}
+    for members in groups.values():
+        parts[tuple(members)] = _train_group(config, members, [batches[i] for i in members])
+    F, C = len(folds), len(config.alphas)
+    out = {}
+    for key in ("coefs", "intercepts"):
+        layers = len(next(iter(parts.values()))[key])
+        merged = []
+        for j in range(layers):
+            shape = next(iter(parts.values()))[key][j].shape[2:]
+            arr = np.empty((F, C, *shape), dtype=np.dtype(config.spec.dtype))
+            for members, part in parts.items():
+                arr[list(members)] = part[key][j]
+            merged.append(arr if key == "coefs" else arr[:, :, 0, :])
+        out[key] = merged
+    epochs = max(part["losses"].shape[0] for part in parts.values())
+    curves = {k: np.full((epochs, F, C), np.nan) for k in ("losses", "scores", "rates")}
+    status, n_iter = np.empty((F, C), np.int64), np.empty((F, C), np.int64)
+    for members, part in parts.items():
+        for k in curves:
+            curves[k][: part[k].shape[0], list(members)] = part[k]
+        status[list(members)] = part["status"]
+        n_iter[list(members)] = part["n_iter"]
+    return SweepResult(out["coefs"], out["intercepts"], curves["losses"], curves["scores"],
+                       curves["rates"], status, n_iter)
+
+
+def _pad(arrays, width, dtype):
+    out = np.zeros((len(arrays), width), dtype)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
+
+
+def _train_group(config, members, batches):
+    spec = config.spec
+    folds = [config.folds[i] for i in members]
+    F, C = len(folds), len(config.alphas)
+    dtype = np.dtype(spec.dtype)
+    n = np.array([len(f.train) for f in folds], np.int32)
+    B, n_max = max(batches), int(n.max())
+    early = config.early_stopping
+    v_max = max(len(f.val) for f in folds) if early else 0
+    data = SweepData(
+        as_tensor(config.X), as_tensor(config.Y),
+        tf.constant(_pad([f.train for f in folds], n_max, np.int32)),
+        tf.constant(_pad([f.w_train for f in folds], n_max, dtype)),
+        tf.constant(n), tf.constant(np.array(batches, np.int32)),
+        tf.constant(_pad([f.val for f in folds] if early else [[]] * F, v_max, np.int32)),
+        tf.constant(_pad([f.w_val for f in folds] if early else [[]] * F, v_max, dtype)),
+        tf.constant(np.asarray(config.alphas, dtype)), tf.zeros([B], dtype),
+    )
+    adaptive = config.adaptive
+    rules = SweepRules(tf.constant(config.tol, dtype), tf.constant(config.n_iter_no_change),
+                       tf.constant(adaptive.factor if adaptive else 1.0, tf.float32),
+                       tf.constant(adaptive.min_rate if adaptive else 0.0, tf.float32))
+    static = Static(early_stopping=bool(early), adaptive=adaptive is not None,
+                    shuffle=bool(config.shuffle))
+    trainer = get_trainer(spec, F, C)
+    state = SweepState(tf.ones([F, C], tf.float32), tf.fill([F, C], tf.constant(np.inf, dtype)),
+                       tf.fill([F, C], tf.constant(-np.inf, dtype)), tf.zeros([F, C], tf.int32),
+                       tf.fill([F, C], int(Status.RUNNING)))
+    rates_all = np.asarray(config.rates, np.float32)  # [C, max_iter]
+    max_iter = rates_all.shape[1]
+    run_fn = trainer.function(static, xla=config.xla)
+    logs = {"losses": [], "scores": [], "rates": []}
+    with trainer.lock:
+        trainer.reset(config.coefs, [b[None, :] for b in config.intercepts])
+        done = 0
+        while done < max_iter:
+            E = min(EPOCHS_PER_CALL, max_iter - done)
+            width = n_max + 2 * B  # room to slice one batch past the end
+            if config.shuffle:
+                orders = np.zeros((E, F, width), np.int32)
+                for f, k in enumerate(n):
+                    orders[:, f, :k] = epoch_orders(config.seed, done, E, int(k))
+            else:
+                orders = np.zeros((1, F, width), np.int32)
+                for f, k in enumerate(n):
+                    orders[0, f, :k] = np.arange(k)
+            rates = np.zeros((EPOCHS_PER_CALL, C), np.float32)
+            rates[:E] = rates_all[:, done:done + E].T
+            end = run_fn(data, SweepCall(tf.constant(orders), tf.constant(E, tf.int32),
+                                         tf.constant(rates)), rules, state)
+            ran = int(end.epoch)
+            for key, values in (("losses", end.losses), ("scores", end.scores),
+                                ("rates", end.rates)):
+                logs[key].append(values.numpy()[:ran])
+            state = end.state
+            done += ran
+            if config.on_epoch is not None:
+                config.on_epoch(done, int(np.sum(state.status.numpy() == int(Status.RUNNING))))
+            if not np.any(state.status.numpy() == int(Status.RUNNING)):
+                break
+        if early:
+            final = [np.where(_expand_np(np.isfinite(state.best_score.numpy()), v.shape),
+                              b.numpy(), v.numpy()) for v, b in zip(trainer.variables,
+                                                                    trainer.best)]
+        else:
+            final = [v.numpy() for v in trainer.variables]
+    k = len(trainer.coefs)
+    losses = np.concatenate(logs["losses"]) if logs["losses"] else np.empty((0, F, C))
+    n_iter = np.sum(np.isfinite(losses), axis=0)
+    return {"coefs": final[:k], "intercepts": final[k:], "losses": losses,
+            "scores": np.concatenate(logs["scores"]), "rates": np.concatenate(logs["rates"]),
+            "status": state.status.numpy(), "n_iter": n_iter}
+
+
+def _expand_np(mask, shape):
+    return mask.reshape(mask.shape + (1,) * (len(shape) - 2))
