@@ -10,9 +10,9 @@ import importlib
 from ._persistence import InconsistentVersionWarning
 from ._version import __version__
 
-__all__ = ["InconsistentVersionWarning", "LogLossClassifier", "__version__"]
+__all__ = ["InconsistentVersionWarning", "LogLossClassifier", "LogLossClassifierCV", "__version__"]
 
-_LAZY = {"LogLossClassifier": "._classifier"}
+_LAZY = {"LogLossClassifier": "._classifier", "LogLossClassifierCV": "._classifier_cv"}
 
 
 def __getattr__(name):

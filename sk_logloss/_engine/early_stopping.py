@@ -13,6 +13,14 @@ def split(data, config):
     copies of a row always land on the same side.
     """
     X, Y, w = data
+    val = validation_mask(data, config)
+    train = ~val
+    return (X[train], Y[train], w[train]), (X[val], Y[val], w[val])
+
+
+def validation_mask(data, config):
+    """The boolean mask of the rows :func:`split` holds out."""
+    X, Y, w = data
     groups = np.zeros(X.shape[0], np.int64) if config.multilabel else (
         Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
     )
@@ -23,8 +31,7 @@ def split(data, config):
             "positive weight to hold out a validation set; give more samples or set "
             "early_stopping=False."
         )
-    train = ~val
-    return (X[train], Y[train], w[train]), (X[val], Y[val], w[val])
+    return val
 
 
 def score(spec, coefs, intercepts, x, Y, w):

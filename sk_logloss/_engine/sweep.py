@@ -14,6 +14,7 @@ counter, so only folds with the same number of steps per epoch share a run
 summation order: a candidate's weights match its own fit to rounding.
 """
 
+import itertools
 import threading
 from typing import NamedTuple
 
@@ -122,7 +123,7 @@ class SweepTrainer:
         self.trace_count = 0
         sizes = spec.layer_sizes
         self.coefs = [tf.Variable(tf.zeros((folds, grid, a, b), self.dtype))
-                      for a, b in zip(sizes[:-1], sizes[1:])]
+                      for a, b in itertools.pairwise(sizes)]
         self.intercepts = [tf.Variable(tf.zeros((folds, grid, 1, b), self.dtype))
                            for b in sizes[1:]]
         self.variables = self.coefs + self.intercepts
@@ -353,8 +354,8 @@ def train_sweep(config):
     curves = {k: np.full((epochs, F, C), np.nan) for k in ("losses", "scores", "rates")}
     status, n_iter = np.empty((F, C), np.int64), np.empty((F, C), np.int64)
     for members, part in parts.items():
-        for k in curves:
-            curves[k][: part[k].shape[0], list(members)] = part[k]
+        for k, curve in curves.items():
+            curve[: part[k].shape[0], list(members)] = part[k]
         status[list(members)] = part["status"]
         n_iter[list(members)] = part["n_iter"]
     return SweepResult(out["coefs"], out["intercepts"], curves["losses"], curves["scores"],

@@ -1,0 +1,415 @@
+"""LogLossClassifierCV: the learning-rate (and alpha) sweep, every fold and grid point in one run."""
+
+import time
+import warnings
+from numbers import Integral
+from typing import ClassVar
+
+import numpy as np
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _network, _optimizers, _schedules
+from ._classifier import LogLossClassifier, _per_sample_terms, _quiet_finite_check
+from ._compat import Interval, _fit_context
+from ._engine.types import Adaptive, Fold, ModelSpec, SweepConfig, freeze_params
+from ._validation import check_weights, class_sample_weights, encode_targets, make_rng
+
+# LogLossClassifier's parameters that the sweep replaces by grids
+_SWEPT = ("learning_rate", "alpha")
+_SHARED = tuple(p for p in LogLossClassifier._get_param_names() if p not in _SWEPT)
+# fitted attributes of the refitted model, exposed on the CV estimator
+_FITTED = ("classes_", "coefs_", "intercepts_", "loss_", "loss_curve_", "learning_rate_curve_",
+           "best_loss_", "validation_scores_", "best_validation_score_", "n_iter_", "n_outputs_",
+           "n_layers_", "out_activation_", "coef_", "intercept_")
+
+
+class LogLossClassifierCV(ClassifierMixin, BaseEstimator):
+    """LogLossClassifier with its learning rate and alpha chosen by cross-validation.
+
+    Every fold x grid point trains side by side in one TensorFlow loop: the
+    candidates share the data and each fold's minibatches, and each has its own
+    learning rate, L2 penalty, shuffle (a plain fit's), convergence stop,
+    divergence handling and early stopping. A candidate's CV score equals that
+    of ``GridSearchCV(LogLossClassifier(...))`` on the same folds with the same
+    ``random_state`` (to rounding). Sparse X and ``optimizer="lbfgs"`` fit
+    their candidates one after another. The best candidate is refitted on all
+    the data.
+
+    Parameters
+    ----------
+    learning_rates : int or array-like of float, default=9
+        The learning rates to try; an int ``n`` is ``n`` rates log-spaced over
+        1e-3..1e-1 (the seed lesson's range).
+    alphas : array-like of float or "auto", default=("auto",)
+        The L2 penalties to try (``"auto"``: LogLossClassifier's default).
+    cv : int, cross-validation generator or iterable, default=5
+        As in GridSearchCV: an int gives StratifiedKFold (KFold for multilabel
+        targets) without shuffling.
+    scoring : str or callable, default="neg_log_loss"
+        A scikit-learn scorer; higher is better.
+    refit : bool, default=True
+        Refit the best candidate on all the data.
+    hidden_layer_sizes, activation, loss, optimizer, optimizer_params, \
+learning_rate_schedule, schedule_params, batch_size, max_iter, tol, \
+n_iter_no_change, early_stopping, validation_fraction, class_weight, shuffle, \
+random_state, verbose
+        As in LogLossClassifier, for every candidate. ``warm_start`` is not
+        swept: each candidate starts fresh.
+
+    Attributes
+    ----------
+    learning_rate_ : float
+        The best candidate's learning rate.
+    alpha_ : float
+        The L2 penalty of the refitted model (``"auto"`` resolved).
+    best_params_ : dict
+        ``{"alpha": ..., "learning_rate": ...}`` of the best candidate.
+    best_score_ : float
+        Its mean CV score.
+    best_index_ : int
+        Its index in ``cv_results_``.
+    cv_results_ : dict of ndarray
+        GridSearchCV's keys: ``params``, ``param_alpha``,
+        ``param_learning_rate``, ``split{k}_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score``, ``mean_fit_time``,
+        ``std_fit_time``, ``mean_score_time``, ``std_score_time``. The fit
+        time of a candidate is its share of the sweep's wall time.
+    best_estimator_ : LogLossClassifier
+        The refitted model (with ``refit=True``); its fitted attributes
+        (``coefs_``, ``classes_``, ``loss_curve_``, ...) are also this
+        estimator's.
+    n_splits_ : int
+        Number of folds.
+
+    See Also
+    --------
+    LogLossClassifier : One fit at one learning rate.
+    sklearn.linear_model.LogisticRegressionCV : Cross-validated exact solver.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_logloss import LogLossClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(),
+    ...                       LogLossClassifierCV(learning_rates=3, random_state=0)).fit(X, y)
+    >>> search = model[-1]
+    >>> len(search.cv_results_["params"]), search.best_score_ > -0.1
+    (3, True)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **{k: v for k, v in LogLossClassifier._parameter_constraints.items() if k in _SHARED},
+        "learning_rates": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "alphas": ["array-like"],
+        "cv": ["cv_object"],
+        "scoring": [str, callable],
+        "refit": ["boolean"],
+    }
+    _parameter_constraints.pop("warm_start", None)
+
+    def __init__(
+        self,
+        *,
+        learning_rates=9,
+        alphas=("auto",),
+        cv=5,
+        scoring="neg_log_loss",
+        refit=True,
+        hidden_layer_sizes=(),
+        activation="relu",
+        loss="sigmoid",
+        optimizer="adam",
+        optimizer_params=None,
+        learning_rate_schedule="adaptive",
+        schedule_params=None,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-5,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+    ):
+        self.learning_rates = learning_rates
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
+        self.learning_rate_schedule = learning_rate_schedule
+        self.schedule_params = schedule_params
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- the grid ---------------------------------------------------------------
+    def _grid(self):
+        rates = self.learning_rates
+        if isinstance(rates, Integral):
+            rates = np.logspace(-3, -1, int(rates))
+        rates = [float(r) for r in np.atleast_1d(np.asarray(rates, dtype=float))]
+        alphas = list(np.atleast_1d(np.asarray(self.alphas, dtype=object)))
+        if not rates or not all(np.isfinite(r) and r > 0 for r in rates):
+            raise ValueError(f"learning_rates must be positive and finite, got {rates!r}.")
+        for a in alphas:
+            if not (a == "auto" or (isinstance(a, int | float | np.number) and a >= 0)):
+                raise ValueError(
+                    f"alphas must hold non-negative numbers or 'auto', got {self.alphas!r}."
+                )
+        alphas = [a if a == "auto" else float(a) for a in alphas]
+        return list(ParameterGrid({"alpha": alphas, "learning_rate": rates}))
+
+    def _base(self, **params):
+        shared = {k: getattr(self, k) for k in _SHARED if k != "warm_start"}
+        return LogLossClassifier(**shared, **params)
+
+    # -- fit ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Cross-validate every grid point, then refit the best on all of (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples, in every fold and in the refit.
+
+        Returns
+        -------
+        LogLossClassifierCV
+            The fitted estimator (``self``).
+        """
+        with _quiet_finite_check():
+            X, y = validate_data(self, X, y, multi_output=True, accept_sparse="csr",
+                                 dtype=(np.float64, np.float32), y_numeric=False)
+        grid = self._grid()
+        multilabel = encode_targets(y)[2]
+        cv = check_cv(self.cv, y, classifier=not multilabel)
+        splits = list(cv.split(X, y))
+        self.n_splits_ = len(splits)
+        scorer = check_scoring(self._base(), scoring=self.scoring)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        start = time.perf_counter()
+        if self.optimizer == "lbfgs" or issparse(X):
+            models = self._fit_one_by_one(X, y, sw, splits, grid)
+        else:
+            models = self._fit_swept(X, y, sw, splits, grid)
+        fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
+        scores = np.empty((len(grid), len(splits)))
+        score_times = np.empty_like(scores)
+        for (f, c), model in models.items():
+            t = time.perf_counter()
+            test = splits[f][1]
+            kwargs = {} if sw is None else {"sample_weight": sw[test]}
+            scores[c, f] = _score(scorer, model, X[test], y[test], kwargs)
+            score_times[c, f] = time.perf_counter() - t
+        self.cv_results_ = _results(grid, scores, fit_time, score_times)
+        self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.best_params_ = dict(grid[self.best_index_])
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        self.learning_rate_ = self.best_params_["learning_rate"]
+        if self.refit:
+            best = self._base(**self.best_params_)
+            best.fit(X, y, sample_weight=sample_weight)
+            self.best_estimator_ = best
+            self.alpha_ = best.alpha_
+            for name in _FITTED:
+                if hasattr(best, name):
+                    setattr(self, name, getattr(best, name))
+        else:
+            self.alpha_ = self.best_params_["alpha"]
+        return self
+
+    def _fit_one_by_one(self, X, y, sw, splits, grid):
+        models = {}
+        for f, (train, _) in enumerate(splits):
+            for c, params in enumerate(grid):
+                model = self._base(**params)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(X[train], y[train], None if sw is None else sw[train])
+                models[f, c] = model
+        return models
+
+    def _fit_swept(self, X, y, sw, splits, grid):
+        """Every fold x grid point in one sweep; fitted LogLossClassifier shells to score."""
+        from ._engine.sweep import NORM_PARAMS, SWEEP_OPTIMIZERS, train_sweep
+
+        if self.optimizer not in SWEEP_OPTIMIZERS:
+            raise ValueError(
+                f"optimizer={self.optimizer!r} takes norms over a whole weight matrix, which "
+                f"the candidate axis of LogLossClassifierCV would mix; use one of "
+                f"{', '.join(SWEEP_OPTIMIZERS)} or 'lbfgs', or GridSearchCV."
+            )
+        opt_params = _optimizers.check_params(self.optimizer, self.optimizer_params)
+        bad = [k for k in NORM_PARAMS if opt_params.get(k)]
+        if bad:
+            raise ValueError(
+                f"optimizer_params {bad} take norms over whole weight matrices; "
+                f"LogLossClassifierCV cannot sweep them: use GridSearchCV."
+            )
+        schedule_params = _schedules.check_params(self.learning_rate_schedule,
+                                                  self.schedule_params)
+        classes, _, multilabel = encode_targets(y)
+        folds, fold_classes = [], []
+        hidden = self._base()._hidden_sizes()
+        for train, _ in splits:
+            y_f = y[train]
+            fold_cls, Y_f, ml = encode_targets(y_f)
+            if len(fold_cls) != len(classes):
+                raise ValueError(
+                    "a training fold lacks a class of y; use fewer folds (cv) so that "
+                    "every class appears in every training fold."
+                )
+            fold_classes.append(fold_cls)
+            w = check_weights(None if sw is None else sw[train], X[train], Y_f, ml)
+            if self.class_weight is not None:
+                w = w * class_sample_weights(self.class_weight, fold_cls, y_f, Y_f, ml, w)
+                w = check_weights(w, X[train], Y_f, ml)
+            folds.append((train, w))
+        _, Y, _ = encode_targets(y, None if multilabel else classes)
+        dtype = X.dtype
+        layer_sizes = (X.shape[1], *hidden, Y.shape[1])
+        loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
+            "sigmoid")
+        spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
+                         freeze_params(opt_params), dtype.name, sparse=False, loss=loss)
+        rng = make_rng(self.random_state)
+        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
+        seed = int(rng.integers(0, 2**64, dtype=np.uint64))
+        sweep_folds = []
+        if self.early_stopping:
+            from ._engine.early_stopping import validation_mask
+            from ._engine.types import EarlyStopping
+
+            key = int(rng.integers(0, 2**64, dtype=np.uint64))
+            config = EarlyStopping(self.validation_fraction, key, multilabel)
+            for train, w in folds:
+                val = validation_mask((X[train], Y[train], w), config)
+                sweep_folds.append(Fold(train[~val].astype(np.int32), w[~val],
+                                        train[val].astype(np.int32), w[val]))
+        else:
+            for train, w in folds:
+                sweep_folds.append(Fold(train.astype(np.int32), w, np.zeros(0, np.int32),
+                                        np.zeros(0, dtype)))
+        per_row = _per_sample_terms(spec)
+        epochs = np.arange(self.max_iter)
+        rates = np.stack([_schedules.rates(self.learning_rate_schedule, schedule_params,
+                                           p["learning_rate"], epochs, self.max_iter)
+                          for p in grid])
+        alphas = np.array([1.0 / per_row if p["alpha"] == "auto" else p["alpha"] for p in grid])
+        adaptive = None
+        if self.learning_rate_schedule == "adaptive":
+            adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
+        config = SweepConfig(
+            spec, X, Y, sweep_folds, coefs, intercepts, rates, alphas,
+            batch_size=None if self.batch_size == "auto" else self.batch_size,
+            tol=self.tol / per_row,
+            n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
+            shuffle=self.shuffle, seed=seed, adaptive=adaptive,
+            early_stopping=bool(self.early_stopping),
+            on_epoch=_progress if self.verbose else None,
+        )
+        result = train_sweep(config)
+        models = {}
+        for f in range(len(splits)):
+            for c, params in enumerate(grid):
+                shell = self._base(**params)
+                shell.classes_ = fold_classes[f]
+                shell.coefs_ = [W[f, c] for W in result.coefs]
+                shell.intercepts_ = [b[f, c] for b in result.intercepts]
+                shell.out_activation_ = "softmax" if loss == "softmax" else "logistic"
+                shell._multilabel = multilabel
+                shell.n_features_in_ = self.n_features_in_
+                if hasattr(self, "feature_names_in_"):
+                    shell.feature_names_in_ = self.feature_names_in_
+                shell.n_iter_ = int(result.n_iter[f, c])
+                models[f, c] = shell
+        return models
+
+    # -- prediction: the refitted model's -------------------------------------------
+    def _best(self):
+        check_is_fitted(self)
+        if not hasattr(self, "best_estimator_"):
+            raise AttributeError("refit=False: there is no refitted model to predict with.")
+        return self.best_estimator_
+
+    def decision_function(self, X):
+        """The refitted model's logits (see LogLossClassifier.decision_function)."""
+        return self._best().decision_function(X)
+
+    def predict_proba(self, X):
+        """The refitted model's probabilities (see LogLossClassifier.predict_proba)."""
+        return self._best().predict_proba(X)
+
+    def predict_log_proba(self, X):
+        """The refitted model's log-probabilities."""
+        return self._best().predict_log_proba(X)
+
+    def predict(self, X):
+        """The refitted model's labels."""
+        return self._best().predict(X)
+
+
+def _progress(epochs, running):
+    print(f"sweep: {epochs} epochs, {running} candidates still training", flush=True)
+
+
+def _score(scorer, model, X, y, kwargs):
+    return float(scorer(model, X, y, **kwargs))
+
+
+def _results(grid, scores, fit_time, score_times):
+    """GridSearchCV's ``cv_results_`` keys from a ``[candidates, folds]`` score table."""
+    n = len(grid)
+    mean, std = scores.mean(axis=1), scores.std(axis=1)
+    order = np.argsort(-mean, kind="stable")
+    rank = np.empty(n, np.int32)
+    # equal means share the lowest rank, as GridSearchCV's "min" ranking
+    sorted_means = mean[order]
+    for i, idx in enumerate(order):
+        rank[idx] = 1 + int(np.searchsorted(-sorted_means, -mean[idx], side="left"))
+    results = {
+        "mean_fit_time": np.full(n, fit_time), "std_fit_time": np.zeros(n),
+        "mean_score_time": score_times.mean(axis=1), "std_score_time": score_times.std(axis=1),
+        "params": grid,
+    }
+    for key in ("alpha", "learning_rate"):
+        results[f"param_{key}"] = np.ma.MaskedArray([p[key] for p in grid], mask=False,
+                                                    dtype=object)
+    for k in range(scores.shape[1]):
+        results[f"split{k}_test_score"] = scores[:, k]
+    results.update(mean_test_score=mean, std_test_score=std, rank_test_score=rank)
+    return results
+
