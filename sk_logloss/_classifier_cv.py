@@ -57,7 +57,7 @@ class LogLossClassifierCV(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes, activation, loss, optimizer, optimizer_params, \
 learning_rate_schedule, schedule_params, batch_size, max_iter, tol, \
 n_iter_no_change, early_stopping, validation_fraction, class_weight, shuffle, \
-random_state, verbose
+random_state, verbose : see LogLossClassifier
         As in LogLossClassifier, for every candidate. ``warm_start`` is not
         swept: each candidate starts fresh.
 
@@ -264,7 +264,8 @@ random_state, verbose
 
     def _fit_swept(self, X, y, sw, splits, grid):
         """Every fold x grid point in one sweep; fitted LogLossClassifier shells to score."""
-        from ._engine.sweep import NORM_PARAMS, SWEEP_OPTIMIZERS, train_sweep
+        from ._engine.sweep import NORM_PARAMS, SWEEP_OPTIMIZERS
+        from ._engine.sweep_loop import train_sweep
 
         if self.optimizer not in SWEEP_OPTIMIZERS:
             raise ValueError(

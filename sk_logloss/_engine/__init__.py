@@ -11,7 +11,9 @@ Modules, in the order a fit meets them:
 - ``rules``, ``early_stopping``, ``divergence``: what ends an epoch;
 - ``streaming``: epochs over X too large to share;
 - ``lbfgs``: full-batch L-BFGS;
-- ``host``: permutations and arrays shared with TensorFlow.
+- ``host``: permutations and arrays shared with TensorFlow;
+- ``sweep``, ``sweep_loop``: LogLossClassifierCV's candidates on leading
+  ``[fold, grid point]`` axes, traced and from the host.
 
 Importing this package loads nothing; the modules other than ``types`` load
 TensorFlow.
