@@ -196,6 +196,11 @@ random_state, verbose : see LogLossClassifier
     def fit(self, X, y, sample_weight=None):
         """Cross-validate every grid point, then refit the best on all of (X, y).
 
+        Every fold x grid point trains in one TensorFlow run (sparse X and
+        L-BFGS: one fit after another); each is scored on its test fold with
+        ``scoring``, and the best mean score is refitted as a plain
+        LogLossClassifier (with ``refit=True``).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -209,6 +214,21 @@ random_state, verbose : see LogLossClassifier
         -------
         LogLossClassifierCV
             The fitted estimator (``self``).
+
+        See Also
+        --------
+        sklearn.model_selection.GridSearchCV : The same search, one fit at a time.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_logloss import LogLossClassifierCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> search = LogLossClassifierCV(learning_rates=[0.01, 0.1], loss="softmax",
+        ...                              random_state=0).fit(X, y)
+        >>> sorted(search.best_params_), search.best_score_ > -0.3
+        (['alpha', 'learning_rate'], True)
         """
         with _quiet_finite_check():
             X, y = validate_data(self, X, y, multi_output=True, accept_sparse="csr",
@@ -367,19 +387,131 @@ random_state, verbose : see LogLossClassifier
         return self.best_estimator_
 
     def decision_function(self, X):
-        """The refitted model's logits (see LogLossClassifier.decision_function)."""
+        """The refitted model's logits.
+
+        The best candidate, refitted on all the data, computes it; with
+        ``refit=False`` there is none and this raises an AttributeError.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The logits (one column for a binary target).
+
+        See Also
+        --------
+        LogLossClassifier.decision_function : The same for one fitted model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sk_logloss import LogLossClassifierCV
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
+        >>> search.decision_function(X[:2]).shape
+        (2,)
+        """
         return self._best().decision_function(X)
 
     def predict_proba(self, X):
-        """The refitted model's probabilities (see LogLossClassifier.predict_proba)."""
+        """The refitted model's class probabilities.
+
+        The best candidate, refitted on all the data, computes it; with
+        ``refit=False`` there is none and this raises an AttributeError.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probability of each class.
+
+        See Also
+        --------
+        LogLossClassifier.predict_proba : The same for one fitted model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sk_logloss import LogLossClassifierCV
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
+        >>> search.predict_proba(X[:2]).shape
+        (2, 2)
+        """
         return self._best().predict_proba(X)
 
     def predict_log_proba(self, X):
-        """The refitted model's log-probabilities."""
+        """The refitted model's log-probabilities.
+
+        The best candidate, refitted on all the data, computes it; with
+        ``refit=False`` there is none and this raises an AttributeError.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The log of each class's probability.
+
+        See Also
+        --------
+        LogLossClassifier.predict_log_proba : The same for one fitted model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sk_logloss import LogLossClassifierCV
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
+        >>> search.predict_log_proba(X[:2]).shape
+        (2, 2)
+        """
         return self._best().predict_log_proba(X)
 
     def predict(self, X):
-        """The refitted model's labels."""
+        """The refitted model's labels.
+
+        The best candidate, refitted on all the data, computes it; with
+        ``refit=False`` there is none and this raises an AttributeError.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The predicted labels.
+
+        See Also
+        --------
+        LogLossClassifier.predict : The same for one fitted model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sk_logloss import LogLossClassifierCV
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
+        >>> search.predict(X[:2]).shape
+        (2,)
+        """
         return self._best().predict(X)
 
 

@@ -194,26 +194,62 @@ def _expand(mask):
     return mask[:, :, None, None]
 
 
+def take(data, order, i, dtype):
+    """Each fold's batch ``i``: rows of X, labels, weights (0 on padding) and row counts."""
+    slot = tf.range(tf.shape(data.template)[0])
+    pos = (i * data.batch)[:, None] + slot[None, :]
+    valid = (slot[None, :] < data.batch[:, None]) & (pos < data.n[:, None])
+    local = tf.gather(order, tf.minimum(pos, tf.shape(order)[1] - 1), batch_dims=1)
+    rows = tf.gather(data.rows, local, batch_dims=1)
+    bw = tf.gather(data.w, local, batch_dims=1) * tf.cast(valid, dtype)
+    count = tf.reduce_sum(tf.cast(valid, dtype), axis=1)
+    return tf.gather(data.X, rows), tf.gather(data.Y, rows), bw, count
+
+
+def end_epoch(trainer, static, data, rules, st, loss, rate, running):
+    """The epoch rules of every candidate (as :func:`.rules.end_epoch`, on ``[F, C]``).
+
+    Returns ``(score, new state, ok)``; a diverged candidate's epoch is undone.
+    """
+    ok = trainer.finite(loss)
+    keep = _expand(ok | ~running)
+    for v, s in zip(trainer.state, trainer.saved):
+        v.assign(tf.where(keep, v, s))
+    best_score = st.best_score
+    if static.early_stopping:
+        x, Y = tf.gather(data.X, data.val_rows), tf.gather(data.Y, data.val_rows)
+        score = -trainer_objective_no_l2(trainer, x, Y, data.val_w)
+        better = running & ok & (score > best_score)
+        for b, v in zip(trainer.best, trainer.variables):
+            b.assign(tf.where(_expand(better), v, b))
+        stall = score < best_score + rules.tol
+        best_score = tf.where(running, tf.maximum(best_score, score), best_score)
+    else:
+        score = tf.zeros_like(loss)
+        stall = loss > st.best_loss - rules.tol
+    no_improve = tf.where(stall, st.no_improve + 1, 0)
+    stuck = no_improve > rules.n_iter_no_change
+    lr_scale, decay = st.lr_scale, tf.zeros_like(stuck)
+    if static.adaptive:  # a stall decays the rate instead of stopping
+        decay = stuck & (rate > rules.min_rate)
+        lr_scale = tf.where(decay & running, lr_scale * rules.factor, lr_scale)
+        no_improve = tf.where(decay, 0, no_improve)
+    status = tf.where(ok, tf.where(stuck & ~decay, int(Status.CONVERGED), int(Status.RUNNING)),
+                      int(Status.DIVERGED))
+    new = SweepState(
+        lr_scale, tf.where(running, tf.minimum(st.best_loss, loss), st.best_loss), best_score,
+        tf.where(running, no_improve, st.no_improve), tf.where(running, status, st.status),
+    )
+    return score, new, ok
+
+
 def run(trainer, static, data, call, rules, state):
     """Up to ``call.n_epochs`` epochs of every candidate; stops when none is running."""
     trainer.trace_count += 1
     dtype = trainer.dtype
-    B = tf.shape(data.template)[0]
     n_f = tf.cast(data.n, dtype)
     total_w = tf.reduce_sum(data.w, axis=1)
     steps = (data.n[0] + data.batch[0] - 1) // data.batch[0]  # equal for every fold of a run
-    slot = tf.range(B)
-
-    def take(order, i):
-        """Each fold's batch ``i``: rows, labels, weights (0 on padding) and row counts."""
-        start = i * data.batch  # [F]
-        pos = start[:, None] + slot[None, :]
-        valid = (slot[None, :] < data.batch[:, None]) & (pos < data.n[:, None])
-        local = tf.gather(order, tf.minimum(pos, tf.shape(order)[1] - 1), batch_dims=1)
-        rows = tf.gather(data.rows, local, batch_dims=1)
-        bw = tf.gather(data.w, local, batch_dims=1) * tf.cast(valid, dtype)
-        count = tf.reduce_sum(tf.cast(valid, dtype), axis=1)
-        return tf.gather(data.X, rows), tf.gather(data.Y, rows), bw, count
 
     def epoch(carry):
         e, st = carry.epoch, carry.state
@@ -225,51 +261,16 @@ def run(trainer, static, data, call, rules, state):
         order = call.orders[e] if static.shuffle else call.orders[0]
 
         def one(i, acc):
-            x, Y, bw, count = take(order, i)
+            x, Y, bw, count = take(data, order, i, dtype)
             return i + 1, acc + trainer.step(x, Y, bw, count, n_f, total_w, data.alpha, running)
 
         zero = tf.zeros([trainer.F, trainer.C], dtype)
-        acc = tf.while_loop(lambda i, acc: i < steps, one, (0, zero))[1]
-        loss = acc / n_f[:, None]
-        ok = trainer.finite(loss)
-        keep = _expand(ok | ~running)
-        for v, s in zip(trainer.state, trainer.saved):  # undo a diverged epoch
-            v.assign(tf.where(keep, v, s))
-        best_score = st.best_score
-        if static.early_stopping:
-            x = tf.gather(data.X, data.val_rows)
-            Y = tf.gather(data.Y, data.val_rows)
-            score = -trainer_objective_no_l2(trainer, x, Y, data.val_w)
-            better = running & ok & (score > best_score)
-            for b, v in zip(trainer.best, trainer.variables):
-                b.assign(tf.where(_expand(better), v, b))
-            stall = score < best_score + rules.tol
-            best_score = tf.where(running, tf.maximum(best_score, score), best_score)
-        else:
-            score = tf.zeros_like(loss)
-            stall = loss > st.best_loss - rules.tol
-        no_improve = tf.where(stall, st.no_improve + 1, 0)
-        stuck = no_improve > rules.n_iter_no_change
-        lr_scale = st.lr_scale
-        decay = tf.zeros_like(stuck)
-        if static.adaptive:
-            decay = stuck & (rate > rules.min_rate)
-            lr_scale = tf.where(decay & running, lr_scale * rules.factor, lr_scale)
-            no_improve = tf.where(decay, 0, no_improve)
-        status = tf.where(ok, tf.where(stuck & ~decay, int(Status.CONVERGED),
-                                       int(Status.RUNNING)), int(Status.DIVERGED))
-        status = tf.where(running, status, st.status)
-        new = SweepState(
-            lr_scale,
-            tf.where(running, tf.minimum(st.best_loss, loss), st.best_loss),
-            best_score,
-            tf.where(running, no_improve, st.no_improve),
-            status,
-        )
+        loss = tf.while_loop(lambda i, acc: i < steps, one, (0, zero))[1] / n_f[:, None]
+        score, new, ok = end_epoch(trainer, static, data, rules, st, loss, rate, running)
         # NaN where a candidate ran no such epoch: it had stopped, or this epoch
         # diverged and was undone (a plain fit records neither)
-        nan = tf.fill(tf.shape(loss), tf.constant(np.nan, dtype))
         recorded = running & ok
+        nan = tf.fill(tf.shape(loss), tf.constant(np.nan, dtype))
         at = [[e]]
         return (SweepCarry(
             e + 1, new,
@@ -282,8 +283,7 @@ def run(trainer, static, data, call, rules, state):
     empty = tf.fill(shape, tf.constant(np.nan, dtype))
     start = SweepCarry(0, state, empty, empty, tf.zeros(shape, tf.float32))
     (end,) = tf.while_loop(
-        lambda c: (c.epoch < call.n_epochs)
-        & tf.reduce_any(c.state.status == int(Status.RUNNING)),
+        lambda c: (c.epoch < call.n_epochs) & tf.reduce_any(c.state.status == int(Status.RUNNING)),
         epoch, (start,),
     )
     return end

@@ -69,34 +69,63 @@ def _pad(arrays, width, dtype):
     return out
 
 
-def _train_group(config, members, batches):
-    spec = config.spec
-    folds = [config.folds[i] for i in members]
-    F, C = len(folds), len(config.alphas)
-    dtype = np.dtype(spec.dtype)
+def _sweep_data(config, folds, batches):
+    """The :class:`~.sweep.SweepData` of the folds of one run."""
+    dtype = np.dtype(config.spec.dtype)
     n = np.array([len(f.train) for f in folds], np.int32)
-    B, n_max = max(batches), int(n.max())
+    n_max, F = int(n.max()), len(folds)
     early = config.early_stopping
     v_max = max(len(f.val) for f in folds) if early else 0
-    data = SweepData(
+    return SweepData(
         as_tensor(config.X), as_tensor(config.Y),
         tf.constant(_pad([f.train for f in folds], n_max, np.int32)),
         tf.constant(_pad([f.w_train for f in folds], n_max, dtype)),
         tf.constant(n), tf.constant(np.array(batches, np.int32)),
         tf.constant(_pad([f.val for f in folds] if early else [[]] * F, v_max, np.int32)),
         tf.constant(_pad([f.w_val for f in folds] if early else [[]] * F, v_max, dtype)),
-        tf.constant(np.asarray(config.alphas, dtype)), tf.zeros([B], dtype),
+        tf.constant(np.asarray(config.alphas, dtype)), tf.zeros([max(batches)], dtype),
     )
+
+
+def _rules(config, dtype):
     adaptive = config.adaptive
-    rules = SweepRules(tf.constant(config.tol, dtype), tf.constant(config.n_iter_no_change),
-                       tf.constant(adaptive.factor if adaptive else 1.0, tf.float32),
-                       tf.constant(adaptive.min_rate if adaptive else 0.0, tf.float32))
-    static = Static(early_stopping=bool(early), adaptive=adaptive is not None,
-                    shuffle=bool(config.shuffle))
-    trainer = get_trainer(spec, F, C)
-    state = SweepState(tf.ones([F, C], tf.float32), tf.fill([F, C], tf.constant(np.inf, dtype)),
-                       tf.fill([F, C], tf.constant(-np.inf, dtype)), tf.zeros([F, C], tf.int32),
-                       tf.fill([F, C], int(Status.RUNNING)))
+    return SweepRules(tf.constant(config.tol, dtype), tf.constant(config.n_iter_no_change),
+                      tf.constant(adaptive.factor if adaptive else 1.0, tf.float32),
+                      tf.constant(adaptive.min_rate if adaptive else 0.0, tf.float32))
+
+
+def _first_state(F, C, dtype):
+    return SweepState(tf.ones([F, C], tf.float32), tf.fill([F, C], tf.constant(np.inf, dtype)),
+                      tf.fill([F, C], tf.constant(-np.inf, dtype)), tf.zeros([F, C], tf.int32),
+                      tf.fill([F, C], int(Status.RUNNING)))
+
+
+def _orders(config, n, done, E, width):
+    """Each fold's row order (positions into its rows) for epochs ``done .. done + E - 1``:
+    the permutations a plain fit of that fold draws, padded to ``width``."""
+    if not config.shuffle:
+        orders = np.zeros((1, len(n), width), np.int32)
+        for f, k in enumerate(n):
+            orders[0, f, :k] = np.arange(k)
+        return orders
+    orders = np.zeros((E, len(n), width), np.int32)
+    for f, k in enumerate(n):
+        orders[:, f, :k] = epoch_orders(config.seed, done, E, int(k))
+    return orders
+
+
+def _train_group(config, members, batches):
+    """Train the folds ``members`` (equal steps per epoch) and every grid point in one run."""
+    folds = [config.folds[i] for i in members]
+    F, C = len(folds), len(config.alphas)
+    dtype = np.dtype(config.spec.dtype)
+    data = _sweep_data(config, folds, batches)
+    n = data.n.numpy()
+    width = int(n.max()) + 2 * max(batches)  # room to slice one batch past the end
+    static = Static(early_stopping=bool(config.early_stopping),
+                    adaptive=config.adaptive is not None, shuffle=bool(config.shuffle))
+    trainer = get_trainer(config.spec, F, C)
+    rules, state = _rules(config, dtype), _first_state(F, C, dtype)
     rates_all = np.asarray(config.rates, np.float32)  # [C, max_iter]
     max_iter = rates_all.shape[1]
     run_fn = trainer.function(static, xla=config.xla)
@@ -106,41 +135,30 @@ def _train_group(config, members, batches):
         done = 0
         while done < max_iter:
             E = min(EPOCHS_PER_CALL, max_iter - done)
-            width = n_max + 2 * B  # room to slice one batch past the end
-            if config.shuffle:
-                orders = np.zeros((E, F, width), np.int32)
-                for f, k in enumerate(n):
-                    orders[:, f, :k] = epoch_orders(config.seed, done, E, int(k))
-            else:
-                orders = np.zeros((1, F, width), np.int32)
-                for f, k in enumerate(n):
-                    orders[0, f, :k] = np.arange(k)
             rates = np.zeros((EPOCHS_PER_CALL, C), np.float32)
             rates[:E] = rates_all[:, done:done + E].T
-            end = run_fn(data, SweepCall(tf.constant(orders), tf.constant(E, tf.int32),
-                                         tf.constant(rates)), rules, state)
-            ran = int(end.epoch)
-            for key, values in (("losses", end.losses), ("scores", end.scores),
-                                ("rates", end.rates)):
-                logs[key].append(values.numpy()[:ran])
-            state = end.state
+            call = SweepCall(tf.constant(_orders(config, n, done, E, width)),
+                             tf.constant(E, tf.int32), tf.constant(rates))
+            end = run_fn(data, call, rules, state)
+            ran, state = int(end.epoch), end.state
+            for key, log in logs.items():
+                log.append(getattr(end, key).numpy()[:ran])
             done += ran
+            running = int(np.sum(state.status.numpy() == int(Status.RUNNING)))
             if config.on_epoch is not None:
-                config.on_epoch(done, int(np.sum(state.status.numpy() == int(Status.RUNNING))))
-            if not np.any(state.status.numpy() == int(Status.RUNNING)):
+                config.on_epoch(done, running)
+            if not running:
                 break
-        if early:
-            final = [np.where(_expand_np(np.isfinite(state.best_score.numpy()), v.shape),
-                              b.numpy(), v.numpy()) for v, b in zip(trainer.variables,
-                                                                    trainer.best)]
-        else:
-            final = [v.numpy() for v in trainer.variables]
+        final = [v.numpy() for v in trainer.variables]
+        if config.early_stopping:  # the best validation weights, where there were any
+            kept = np.isfinite(state.best_score.numpy())
+            final = [np.where(_expand_np(kept, v.shape), b.numpy(), v)
+                     for v, b in zip(final, trainer.best)]
     k = len(trainer.coefs)
-    losses = np.concatenate(logs["losses"]) if logs["losses"] else np.empty((0, F, C))
-    n_iter = np.sum(np.isfinite(losses), axis=0)
+    losses = np.concatenate(logs["losses"])
     return {"coefs": final[:k], "intercepts": final[k:], "losses": losses,
             "scores": np.concatenate(logs["scores"]), "rates": np.concatenate(logs["rates"]),
-            "status": state.status.numpy(), "n_iter": n_iter}
+            "status": state.status.numpy(), "n_iter": np.sum(np.isfinite(losses), axis=0)}
 
 
 def _expand_np(mask, shape):
