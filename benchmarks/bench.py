@@ -464,6 +464,55 @@ def scenario_i(args):
             "identical": bool(np.array_equal(s1, s2) and np.array_equal(s1, s3))}
 
 
+def scenario_l(args):
+    """The learning-rate sweep: LogLossClassifierCV against GridSearchCV and LogisticRegressionCV."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_logloss import LogLossClassifier, LogLossClassifierCV
+
+    rates = list(np.logspace(-3, -1, 9))
+    sets = {
+        "breast cancer (9 x 5)": (load_breast_cancer(return_X_y=True), 5),
+        "digits (9 x 5)": (load_digits(return_X_y=True), 5),
+        "20,000 x 100 (9 x 3)": (make_data(20_000, 100, 2), 3),
+    }
+    print("\n(l) learning-rate sweep, 9 rates from 0.001 to 0.1, same folds, random_state=0, "
+          "standardized X; 'warm' is a second fit in the process")
+    print(f"  {'data':<24}{'CV first':>10}{'CV warm':>9}{'GridSearchCV':>14}{'x (warm)':>9}"
+          f"{'LogRegCV':>10}{'max score diff':>16}")
+    out = {}
+    for name, ((X, y), k) in sets.items():
+        X = StandardScaler().fit_transform(X)
+        cv = StratifiedKFold(k)
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            ours = LogLossClassifierCV(learning_rates=rates, cv=cv, random_state=0).fit(X, y)
+            times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            grid = GridSearchCV(LogLossClassifier(random_state=0), {"learning_rate": rates},
+                                cv=cv, scoring="neg_log_loss").fit(X, y)
+        t_grid = time.perf_counter() - start
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            LogisticRegressionCV(Cs=9, cv=cv, scoring="neg_log_loss", max_iter=1000).fit(X, y)
+        t_lr = time.perf_counter() - start
+        diff = float(max(np.abs(ours.cv_results_[f"split{i}_test_score"]
+                                - grid.cv_results_[f"split{i}_test_score"]).max()
+                         for i in range(k)))
+        print(f"  {name:<24}{times[0]:>9.2f}s{times[1]:>8.2f}s{t_grid:>13.2f}s"
+              f"{t_grid / times[1]:>8.1f}x{t_lr:>9.2f}s{diff:>16.1e}")
+        out[name] = {"first_s": times[0], "warm_s": times[1], "grid_s": t_grid,
+                     "logregcv_s": t_lr, "max_score_diff": diff}
+    return out
+
+
 def scenario_k(args):
     """Import time in fresh processes: the package, then the estimator (issue 6)."""
     code = ("import sys, time; t0 = time.perf_counter(); import sk_logloss; "
@@ -501,7 +550,7 @@ def blas_report():
 
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
              "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i,
-             "j": scenario_j, "k": scenario_k}
+             "j": scenario_j, "k": scenario_k, "l": scenario_l}
 
 
 def main():
