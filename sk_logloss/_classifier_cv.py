@@ -1,5 +1,6 @@
 """LogLossClassifierCV: the learning-rate (and alpha) sweep, every fold and grid point in one run."""
 
+import inspect
 import time
 import warnings
 from numbers import Integral
@@ -208,7 +209,8 @@ random_state, verbose : see LogLossClassifier
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples, in every fold and in the refit.
+            Weights of the samples: in every fold's fit, its score (as
+            GridSearchCV passes them to a scorer that takes them) and the refit.
 
         Returns
         -------
@@ -240,6 +242,7 @@ random_state, verbose : see LogLossClassifier
         self.n_splits_ = len(splits)
         scorer = check_scoring(self._base(), scoring=self.scoring)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        score_sw = sw if sw is not None and _accepts_sample_weight(scorer) else None
         start = time.perf_counter()
         if self.optimizer == "lbfgs" or issparse(X):
             models = self._fit_one_by_one(X, y, sw, splits, grid)
@@ -251,7 +254,7 @@ random_state, verbose : see LogLossClassifier
         for (f, c), model in models.items():
             t = time.perf_counter()
             test = splits[f][1]
-            kwargs = {} if sw is None else {"sample_weight": sw[test]}
+            kwargs = {} if score_sw is None else {"sample_weight": score_sw[test]}
             scores[c, f] = _score(scorer, model, X[test], y[test], kwargs)
             score_times[c, f] = time.perf_counter() - t
         self.cv_results_ = _results(grid, scores, fit_time, score_times)
@@ -517,6 +520,12 @@ random_state, verbose : see LogLossClassifier
 
 def _progress(epochs, running):
     print(f"sweep: {epochs} epochs, {running} candidates still training", flush=True)
+
+
+def _accepts_sample_weight(scorer):
+    """Whether ``scorer``'s metric takes ``sample_weight`` (GridSearchCV passes it then)."""
+    params = inspect.signature(getattr(scorer, "_score_func", scorer)).parameters
+    return "sample_weight" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 def _score(scorer, model, X, y, kwargs):

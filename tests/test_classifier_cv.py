@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -23,11 +25,18 @@ TOL32 = 1e-6  # float32: measured 4.2e-9 (float32's epsilon is 1.2e-7)
 
 
 def grid_search(X, y, params, cv=5, sample_weight=None, alphas=("auto",)):
-    with warnings.catch_warnings():
+    """GridSearchCV's search; sample weights reach both fit and scorer through metadata
+    routing (scikit-learn 1.9 also forwards them to the scorer unasked, 1.6 does not)."""
+    estimator = LogLossClassifier(random_state=0, **params)
+    scoring = "neg_log_loss"
+    with warnings.catch_warnings(), config_context(enable_metadata_routing=True):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return GridSearchCV(LogLossClassifier(random_state=0, **params),
-                            {"learning_rate": RATES, "alpha": list(alphas)}, cv=cv,
-                            scoring="neg_log_loss").fit(X, y, sample_weight=sample_weight)
+        if sample_weight is not None:
+            estimator.set_fit_request(sample_weight=True)
+            scoring = get_scorer("neg_log_loss").set_score_request(sample_weight=True)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return GridSearchCV(estimator, {"learning_rate": RATES, "alpha": list(alphas)}, cv=cv,
+                            scoring=scoring).fit(X, y, **kwargs)
 
 
 def assert_same_search(ours, ref, X):
@@ -119,3 +128,49 @@ def test_in_a_pipeline_with_the_fitted_state_of_its_refit(cancer):
     np.testing.assert_array_equal(search.coef_, best.coef_)
     assert search.alpha_ == best.alpha_ == 1.0
     assert search.n_iter_ == best.n_iter_ and search.classes_.tolist() == [0, 1]
+
+
+def test_a_scorer_without_sample_weight_still_scores(binary):
+    """Weights reach the scorer only when its metric takes them, as in GridSearchCV."""
+    X, y = binary
+    w = np.random.default_rng(0).integers(1, 3, len(y)).astype(float)
+
+    def accuracy(estimator, X, y):
+        return float(np.mean(estimator.predict(X) == y))
+
+    ours = LogLossClassifierCV(learning_rates=RATES, scoring=accuracy, random_state=0)
+    ours.fit(X, y, sample_weight=w)
+    ref = LogLossClassifierCV(learning_rates=RATES, scoring="accuracy", random_state=0)
+    ref.fit(X, y, sample_weight=np.ones(len(y)) * 2)  # the metric, weights of one value
+    assert 0.8 < ours.best_score_ <= 1.0
+    assert ref.best_score_ > 0.8
+
+
+def test_pickle_loads_and_predicts_without_tensorflow(tmp_path, cancer):
+    import pickle
+    import subprocess
+    import sys
+
+    X, y = cancer
+    model = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
+    path = tmp_path / "cv.pkl"
+    path.write_bytes(pickle.dumps(model))
+    np.save(tmp_path / "X.npy", X[:5])
+    code = (f"import pickle, sys, numpy as np; m = pickle.load(open({str(path)!r}, 'rb')); "
+            f"p = m.predict_proba(np.load({str(tmp_path / 'X.npy')!r})); "
+            "print(p.shape, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "(5, 2) False"
+    np.testing.assert_array_equal(pickle.loads(path.read_bytes()).predict_proba(X[:5]),
+                                  model.predict_proba(X[:5]))
+
+
+def test_verbose_reports_the_sweep(small, capsys):
+    X, y = small
+    LogLossClassifierCV(learning_rates=2, cv=3, verbose=1, random_state=0).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sweep:")]
+    # it ends when no candidate is training, or at max_iter
+    assert lines and (lines[-1].endswith(" 0 candidates still training")
+                      or lines[-1].startswith("sweep: 1000 epochs,"))
+    assert len(lines) == -(-int(lines[-1].split()[1]) // 32)  # one line per call of 32 epochs
