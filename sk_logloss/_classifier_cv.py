@@ -29,6 +29,45 @@ _FITTED = ("classes_", "coefs_", "intercepts_", "loss_", "loss_curve_", "learnin
            "n_layers_", "out_activation_", "coef_", "intercept_")
 
 
+def _delegate(name, summary, returns, meaning, shape):
+    """A prediction method of LogLossClassifierCV: the refitted model's, documented."""
+
+    def method(self, X):
+        return getattr(self._best(), name)(X)
+
+    method.__name__, method.__qualname__ = name, f"LogLossClassifierCV.{name}"
+    method.__doc__ = f"""{summary}
+
+        The best candidate, refitted on all the data, computes it; with
+        ``refit=False`` there is none and this raises an AttributeError.
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        {returns}
+            {meaning}
+
+        See Also
+        --------
+        LogLossClassifier.{name} : The same for one fitted model.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sk_logloss import LogLossClassifierCV
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = (X - X.mean(0)) / X.std(0)
+        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
+        >>> search.{name}(X[:2]).shape
+        {shape}
+        """
+    return method
+
+
 class LogLossClassifierCV(ClassifierMixin, BaseEstimator):
     """LogLossClassifier with its learning rate and alpha chosen by cross-validation.
 
@@ -389,133 +428,21 @@ random_state, verbose : see LogLossClassifier
             raise AttributeError("refit=False: there is no refitted model to predict with.")
         return self.best_estimator_
 
-    def decision_function(self, X):
-        """The refitted model's logits.
-
-        The best candidate, refitted on all the data, computes it; with
-        ``refit=False`` there is none and this raises an AttributeError.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The logits (one column for a binary target).
-
-        See Also
-        --------
-        LogLossClassifier.decision_function : The same for one fitted model.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_breast_cancer
-        >>> from sk_logloss import LogLossClassifierCV
-        >>> X, y = load_breast_cancer(return_X_y=True)
-        >>> X = (X - X.mean(0)) / X.std(0)
-        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
-        >>> search.decision_function(X[:2]).shape
-        (2,)
-        """
-        return self._best().decision_function(X)
-
-    def predict_proba(self, X):
-        """The refitted model's class probabilities.
-
-        The best candidate, refitted on all the data, computes it; with
-        ``refit=False`` there is none and this raises an AttributeError.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            The probability of each class.
-
-        See Also
-        --------
-        LogLossClassifier.predict_proba : The same for one fitted model.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_breast_cancer
-        >>> from sk_logloss import LogLossClassifierCV
-        >>> X, y = load_breast_cancer(return_X_y=True)
-        >>> X = (X - X.mean(0)) / X.std(0)
-        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
-        >>> search.predict_proba(X[:2]).shape
-        (2, 2)
-        """
-        return self._best().predict_proba(X)
-
-    def predict_log_proba(self, X):
-        """The refitted model's log-probabilities.
-
-        The best candidate, refitted on all the data, computes it; with
-        ``refit=False`` there is none and this raises an AttributeError.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            The log of each class's probability.
-
-        See Also
-        --------
-        LogLossClassifier.predict_log_proba : The same for one fitted model.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_breast_cancer
-        >>> from sk_logloss import LogLossClassifierCV
-        >>> X, y = load_breast_cancer(return_X_y=True)
-        >>> X = (X - X.mean(0)) / X.std(0)
-        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
-        >>> search.predict_log_proba(X[:2]).shape
-        (2, 2)
-        """
-        return self._best().predict_log_proba(X)
-
-    def predict(self, X):
-        """The refitted model's labels.
-
-        The best candidate, refitted on all the data, computes it; with
-        ``refit=False`` there is none and this raises an AttributeError.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_labels)
-            The predicted labels.
-
-        See Also
-        --------
-        LogLossClassifier.predict : The same for one fitted model.
-
-        Examples
-        --------
-        >>> from sklearn.datasets import load_breast_cancer
-        >>> from sk_logloss import LogLossClassifierCV
-        >>> X, y = load_breast_cancer(return_X_y=True)
-        >>> X = (X - X.mean(0)) / X.std(0)
-        >>> search = LogLossClassifierCV(learning_rates=2, cv=3, random_state=0).fit(X, y)
-        >>> search.predict(X[:2]).shape
-        (2,)
-        """
-        return self._best().predict(X)
+    decision_function = _delegate(
+        "decision_function", "The refitted model's logits.",
+        "ndarray of shape (n_samples,) or (n_samples, n_outputs)",
+        "The logits (one column for a binary target).", "(2,)")
+    predict_proba = _delegate(
+        "predict_proba", "The refitted model's class probabilities.",
+        "ndarray of shape (n_samples, n_classes)", "The probability of each class.", "(2, 2)")
+    predict_log_proba = _delegate(
+        "predict_log_proba", "The refitted model's log-probabilities.",
+        "ndarray of shape (n_samples, n_classes)", "The log of each class's probability.",
+        "(2, 2)")
+    predict = _delegate(
+        "predict", "The refitted model's labels.",
+        "ndarray of shape (n_samples,) or (n_samples, n_labels)", "The predicted labels.",
+        "(2,)")
 
 
 def _progress(epochs, running):
