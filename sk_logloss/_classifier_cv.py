@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 from scipy.sparse import issparse
+from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
@@ -22,7 +23,9 @@ from ._validation import check_weights, class_sample_weights, encode_targets, ma
 
 # LogLossClassifier's parameters that the sweep replaces by grids
 _SWEPT = ("learning_rate", "alpha")
-_SHARED = tuple(p for p in LogLossClassifier._get_param_names() if p not in _SWEPT)
+# ... and the ones it shares with every candidate (each candidate starts fresh: no warm_start)
+_SHARED = tuple(p for p in LogLossClassifier._get_param_names()
+                if p not in (*_SWEPT, "warm_start"))
 # fitted attributes of the refitted model, exposed on the CV estimator
 _FITTED = ("classes_", "coefs_", "intercepts_", "loss_", "loss_curve_", "learning_rate_curve_",
            "best_loss_", "validation_scores_", "best_validation_score_", "n_iter_", "n_outputs_",
@@ -153,7 +156,6 @@ random_state, verbose : see LogLossClassifier
         "scoring": [str, callable],
         "refit": ["boolean"],
     }
-    _parameter_constraints.pop("warm_start", None)
 
     def __init__(
         self,
@@ -228,7 +230,7 @@ random_state, verbose : see LogLossClassifier
         return list(ParameterGrid({"alpha": alphas, "learning_rate": rates}))
 
     def _base(self, **params):
-        shared = {k: getattr(self, k) for k in _SHARED if k != "warm_start"}
+        shared = {k: getattr(self, k) for k in _SHARED}
         return LogLossClassifier(**shared, **params)
 
     # -- fit ----------------------------------------------------------------------
@@ -275,7 +277,8 @@ random_state, verbose : see LogLossClassifier
             X, y = validate_data(self, X, y, multi_output=True, accept_sparse="csr",
                                  dtype=(np.float64, np.float32), y_numeric=False)
         grid = self._grid()
-        multilabel = encode_targets(y)[2]
+        targets = encode_targets(y)  # classes, the 0/1 label matrix, multilabel
+        multilabel = targets[2]
         cv = check_cv(self.cv, y, classifier=not multilabel)
         splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
@@ -286,7 +289,7 @@ random_state, verbose : see LogLossClassifier
         if self.optimizer == "lbfgs" or issparse(X):
             models = self._fit_one_by_one(X, y, sw, splits, grid)
         else:
-            models = self._fit_swept(X, y, sw, splits, grid)
+            models = self._fit_swept(X, y, targets, sw, splits, grid)
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
         scores = np.empty((len(grid), len(splits)))
         score_times = np.empty_like(scores)
@@ -324,7 +327,7 @@ random_state, verbose : see LogLossClassifier
                 models[f, c] = model
         return models
 
-    def _fit_swept(self, X, y, sw, splits, grid):
+    def _fit_swept(self, X, y, targets, sw, splits, grid):
         """Every fold x grid point in one sweep; fitted LogLossClassifier shells to score."""
         from ._engine.sweep import NORM_PARAMS, SWEEP_OPTIMIZERS
         from ._engine.sweep_loop import train_sweep
@@ -344,7 +347,7 @@ random_state, verbose : see LogLossClassifier
             )
         schedule_params = _schedules.check_params(self.learning_rate_schedule,
                                                   self.schedule_params)
-        classes, _, multilabel = encode_targets(y)
+        classes, Y, multilabel = targets
         folds, fold_classes = [], []
         hidden = self._base()._hidden_sizes()
         for train, _ in splits:
@@ -361,7 +364,6 @@ random_state, verbose : see LogLossClassifier
                 w = w * class_sample_weights(self.class_weight, fold_cls, y_f, Y_f, ml, w)
                 w = check_weights(w, X[train], Y_f, ml)
             folds.append((train, w))
-        _, Y, _ = encode_targets(y, None if multilabel else classes)
         dtype = X.dtype
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
@@ -463,12 +465,7 @@ def _results(grid, scores, fit_time, score_times):
     """GridSearchCV's ``cv_results_`` keys from a ``[candidates, folds]`` score table."""
     n = len(grid)
     mean, std = scores.mean(axis=1), scores.std(axis=1)
-    order = np.argsort(-mean, kind="stable")
-    rank = np.empty(n, np.int32)
-    # equal means share the lowest rank, as GridSearchCV's "min" ranking
-    sorted_means = mean[order]
-    for i, idx in enumerate(order):
-        rank[idx] = 1 + int(np.searchsorted(-sorted_means, -mean[idx], side="left"))
+    rank = rankdata(-mean, method="min").astype(np.int32)  # GridSearchCV's ranking
     results = {
         "mean_fit_time": np.full(n, fit_time), "std_fit_time": np.zeros(n),
         "mean_score_time": score_times.mean(axis=1), "std_score_time": score_times.std(axis=1),
