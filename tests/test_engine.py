@@ -237,3 +237,29 @@ def test_best_weights_follow_the_best_score(trainer):
     trainer.best.keep_if(tf.constant(False))  # a worse epoch: the best stays
     trainer.restore_best()
     np.testing.assert_array_equal(trainer.coefs[0].numpy(), 1.0)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol):
+    """The sweep's one-log-per-row loss and its gradient, against TensorFlow's own
+    ``sigmoid_cross_entropy_with_logits`` (mean over the row) and its autodiff gradient,
+    on logits from -40 to 40 (where ``exp(-|h|)`` is far below the rounding of 1)."""
+    from sk_logloss._engine.sweep import sigmoid_row_losses
+
+    rng = np.random.default_rng(k)
+    h = tf.constant((rng.standard_normal((2, 3, 50, k)) * 10).clip(-40, 40).astype(dtype))
+    labels = tf.constant((rng.random((2, 3, 50, k)) < 0.5).astype(dtype))
+    upstream = tf.constant(rng.random((2, 3, 50)).astype(dtype))
+    results = []
+    for fn in (sigmoid_row_losses, lambda y, z: tf.reduce_mean(
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)):
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            loss = fn(labels, h)
+            total = tf.reduce_sum(upstream * loss)
+        results.append((loss.numpy(), tape.gradient(total, h).numpy()))
+    (ours, our_grad), (ref, ref_grad) = results
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * k * eps)
+    np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
