@@ -1,6 +1,5 @@
 """LogLossClassifierCV: the learning-rate (and alpha) sweep, every fold and grid point in one run."""
 
-import inspect
 import time
 import warnings
 from numbers import Integral
@@ -17,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _network, _optimizers, _schedules
 from ._classifier import LogLossClassifier, _per_sample_terms, _quiet_finite_check
-from ._compat import Interval, _fit_context
+from ._compat import Interval, _fit_context, scorer_accepts, scorer_with_labels
 from ._engine.types import Adaptive, Fold, ModelSpec, SweepConfig, freeze_params
 from ._validation import check_weights, class_sample_weights, encode_targets, make_rng
 
@@ -27,6 +26,11 @@ _SWEPT = ("learning_rate", "alpha")
 _SHARED = tuple(p for p in LogLossClassifier._get_param_names()
                 if p not in (*_SWEPT, "warm_start"))
 # fitted attributes of the refitted model, exposed on the CV estimator
+# Sparse X is swept from one dense copy of at most this many bytes (shared by every
+# candidate; its scores equal the sparse fits' to rounding); a larger one, whose dense
+# copy would not be small, fits its candidates one after another in sparse form.
+SWEEP_DENSE_MAX = 64 * 2**20
+
 _FITTED = ("classes_", "coefs_", "intercepts_", "loss_", "loss_curve_", "learning_rate_curve_",
            "best_loss_", "validation_scores_", "best_validation_score_", "n_iter_", "n_outputs_",
            "n_layers_", "out_activation_", "coef_", "intercept_")
@@ -79,9 +83,10 @@ class LogLossClassifierCV(ClassifierMixin, BaseEstimator):
     learning rate, L2 penalty, shuffle (a plain fit's), convergence stop,
     divergence handling and early stopping. A candidate's CV score equals that
     of ``GridSearchCV(LogLossClassifier(...))`` on the same folds with the same
-    ``random_state`` (to rounding). Sparse X and ``optimizer="lbfgs"`` fit
-    their candidates one after another. The best candidate is refitted on all
-    the data.
+    ``random_state`` (to rounding). Sparse X is swept from one dense copy up
+    to 64 MB (8 million float64 values); a larger one, and
+    ``optimizer="lbfgs"``, fit their candidates one after another. The best
+    candidate is refitted on all the data (sparse X as it is).
 
     Parameters
     ----------
@@ -94,7 +99,11 @@ class LogLossClassifierCV(ClassifierMixin, BaseEstimator):
         As in GridSearchCV: an int gives StratifiedKFold (KFold for multilabel
         targets) without shuffling.
     scoring : str or callable, default="neg_log_loss"
-        A scikit-learn scorer; higher is better.
+        A scikit-learn scorer; higher is better. The scorer gets
+        ``sample_weight`` for the test rows when its metric takes it (as in
+        GridSearchCV with routed weights); with a ``class_weight``, those
+        weights include the class weights (computed on the whole ``y``), so
+        candidates are scored on the objective they were trained on.
     refit : bool, default=True
         Refit the best candidate on all the data.
     hidden_layer_sizes, activation, loss, optimizer, optimizer_params, \
@@ -284,12 +293,17 @@ random_state, verbose : see LogLossClassifier
         self.n_splits_ = len(splits)
         scorer = check_scoring(self._base(), scoring=self.scoring)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        score_sw = sw if sw is not None and _accepts_sample_weight(scorer) else None
+        if not targets[2]:  # a test fold may lack a class: name them all
+            scorer = scorer_with_labels(scorer, targets[0])
+        score_sw = (self._score_weights(y, targets, sw) if scorer_accepts(scorer, "sample_weight")
+                    else None)
         start = time.perf_counter()
-        if self.optimizer == "lbfgs" or issparse(X):
+        too_large = issparse(X) and X.shape[0] * X.shape[1] * X.dtype.itemsize > SWEEP_DENSE_MAX
+        if self.optimizer == "lbfgs" or too_large:
             models = self._fit_one_by_one(X, y, sw, splits, grid)
         else:
-            models = self._fit_swept(X, y, targets, sw, splits, grid)
+            dense = X.toarray() if issparse(X) else X
+            models = self._fit_swept(dense, y, targets, sw, splits, grid)
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
         scores = np.empty((len(grid), len(splits)))
         score_times = np.empty_like(scores)
@@ -315,6 +329,15 @@ random_state, verbose : see LogLossClassifier
         else:
             self.alpha_ = self.best_params_["alpha"]
         return self
+
+    def _score_weights(self, y, targets, sw):
+        """The test rows' weights for the scorer: ``sample_weight`` times, with a
+        ``class_weight``, the class weights of the whole ``y`` (None if neither)."""
+        if self.class_weight is None:
+            return sw
+        classes, Y, multilabel = targets
+        ones = np.ones(len(Y)) if sw is None else sw
+        return ones * class_sample_weights(self.class_weight, classes, y, Y, multilabel, ones)
 
     def _fit_one_by_one(self, X, y, sw, splits, grid):
         models = {}
@@ -449,12 +472,6 @@ random_state, verbose : see LogLossClassifier
 
 def _progress(epochs, running):
     print(f"sweep: {epochs} epochs, {running} candidates still training", flush=True)
-
-
-def _accepts_sample_weight(scorer):
-    """Whether ``scorer``'s metric takes ``sample_weight`` (GridSearchCV passes it then)."""
-    params = inspect.signature(getattr(scorer, "_score_func", scorer)).parameters
-    return "sample_weight" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 def _score(scorer, model, X, y, kwargs):

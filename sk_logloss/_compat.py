@@ -1,5 +1,6 @@
 """The one door to scikit-learn's private API: every private name we use, across supported versions."""
 
+import copy
 import inspect
 
 # scikit-learn >= 1.6 (the floor in pyproject.toml, tested in CI) has each of
@@ -20,6 +21,8 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "check_sample_weight",
+    "scorer_accepts",
+    "scorer_with_labels",
 ]
 
 # scikit-learn 1.8 added a check that refuses all-zero weights with its own
@@ -39,3 +42,28 @@ def check_sample_weight(sample_weight, X, dtype):
     return _check_sample_weight(
         sample_weight, X, dtype=dtype, ensure_non_negative=True, **_ALL_ZERO_OK
     )
+
+
+def _metric(scorer):
+    """The metric behind a scorer from ``get_scorer`` / ``make_scorer`` (private
+    ``_score_func``), or the callable itself."""
+    return getattr(scorer, "_score_func", scorer)
+
+
+def scorer_accepts(scorer, name):
+    """Whether ``scorer``'s metric takes the keyword ``name``."""
+    params = inspect.signature(_metric(scorer)).parameters
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def scorer_with_labels(scorer, labels):
+    """``scorer`` told every class label when its metric takes ``labels`` and has none
+    yet (a test fold may lack a class; LogisticRegressionCV does the same); any other
+    scorer as it is. The label keyword lives in the private ``_kwargs``."""
+    kwargs = getattr(scorer, "_kwargs", None)
+    if kwargs is None or "labels" in kwargs or "labels" not in inspect.signature(
+            _metric(scorer)).parameters:
+        return scorer
+    told = copy.copy(scorer)
+    told._kwargs = {**kwargs, "labels": labels}
+    return told

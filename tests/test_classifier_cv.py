@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import config_context
-from sklearn.datasets import make_multilabel_classification
+from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer
+from sklearn.metrics import get_scorer, log_loss
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -90,6 +90,34 @@ def test_sample_weight_and_two_alphas(binary):
     assert len(ours.cv_results_["params"]) == 6
 
 
+def test_class_weights_weight_the_scores():
+    """With a class_weight, each candidate is scored on the class-weighted log loss it was
+    trained on: GridSearchCV with that scorer is the reference. Unweighted scores pick
+    another candidate here (0.03 against 0.003)."""
+    X, y = make_classification(300, 5, weights=[0.85], flip_y=0.1, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    cw = {0: 1.0, 1: 6.0}
+    ours = LogLossClassifierCV(learning_rates=RATES, class_weight=cw, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+
+    def weighted(estimator, X_test, y_test):
+        w = np.where(y_test == 1, cw[1], cw[0])
+        return -log_loss(y_test, estimator.predict_proba(X_test), sample_weight=w)
+
+    for scoring, same in ((weighted, True), ("neg_log_loss", False)):
+        ref = GridSearchCV(LogLossClassifier(random_state=0, class_weight=cw),
+                           {"learning_rate": RATES, "alpha": ["auto"]}, scoring=scoring)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ref.fit(X, y)
+        if same:
+            assert_same_search(ours, ref, X)
+        else:
+            assert ref.best_index_ != ours.best_index_
+
+
 def test_multilabel_uses_kfold():
     X, Y = make_multilabel_classification(n_samples=200, n_features=8, n_classes=3,
                                           random_state=0)
@@ -98,16 +126,30 @@ def test_multilabel_uses_kfold():
     assert_same_search(ours, grid_search(X, Y, {}, cv=KFold(4)), X)
 
 
-@pytest.mark.parametrize("kind", ["lbfgs", "sparse"])
-def test_one_by_one_paths_equal_grid_search(small, kind):
+@pytest.mark.parametrize("kind", ["lbfgs", "sparse, one by one", "sparse, swept dense"])
+def test_sparse_and_lbfgs_paths_equal_grid_search(small, kind, monkeypatch):
+    """L-BFGS and a large sparse X fit candidates one by one; a small sparse X is swept
+    from one dense copy (GridSearchCV's fits stay sparse: equal to rounding)."""
+    import sk_logloss._classifier_cv as module
+
     X, y = small
     params = {"optimizer": "lbfgs"} if kind == "lbfgs" else {"max_iter": 30}
-    if kind == "sparse":
+    if kind.startswith("sparse"):
         X = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
+    if kind == "sparse, one by one":  # as if X's dense copy were too large
+        monkeypatch.setattr(module, "SWEEP_DENSE_MAX", 0)
+    swept, original = [], module.LogLossClassifierCV._fit_swept
+
+    def fit_swept(self, *args):
+        swept.append(True)
+        return original(self, *args)
+
+    monkeypatch.setattr(module.LogLossClassifierCV, "_fit_swept", fit_swept)
     ours = LogLossClassifierCV(learning_rates=RATES, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours.fit(X, y)
+    assert bool(swept) == (kind == "sparse, swept dense")
     assert_same_search(ours, grid_search(X, y, params), X)
 
 
