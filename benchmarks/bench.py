@@ -510,7 +510,38 @@ def scenario_l(args):
               f"{t_grid / times[1]:>8.1f}x{t_lr:>9.2f}s{diff:>16.1e}")
         out[name] = {"first_s": times[0], "warm_s": times[1], "grid_s": t_grid,
                      "logregcv_s": t_lr, "max_score_diff": diff}
+    out["memory"] = sweep_memory()
     return out
+
+
+def child_sweep_memory(which):
+    """Peak memory of one LogLossClassifierCV fit of ``which`` grid points x 3 folds."""
+    from sk_logloss import LogLossClassifierCV
+    from sk_logloss._backend import tensorflow
+
+    tensorflow()
+    X, y = make_data(20_000, 100, 2)
+    base = rss_mb()
+    rates = np.logspace(-3, -1, int(which))
+    LogLossClassifierCV(learning_rates=rates, cv=3, max_iter=3, refit=False,
+                        random_state=0).fit(X, y)
+    return {"grid": int(which), "peak_above_base_mb": peak_mb() - base, "x_mb": X.nbytes / 2**20}
+
+
+def sweep_memory():
+    """The candidate axis' memory on 20,000 x 100 (issue 15): peaks at growing grids."""
+    runs = [run_child("sweepmem", str(c)) for c in (9, 90, 900)]
+    per = (runs[-1]["peak_above_base_mb"] - runs[0]["peak_above_base_mb"]) / (
+        3 * (runs[-1]["grid"] - runs[0]["grid"]))
+    fixed = runs[0]["peak_above_base_mb"] - 3 * runs[0]["grid"] * per
+    fits = int((1024 - fixed) / per) if per > 0 else None
+    print("  memory, 20,000 x 100 float64 (X is "
+          f"{runs[0]['x_mb']:.0f} MB), 3 folds, peak above the process before the fit: "
+          + ", ".join(f"{r['grid']} rates {r['peak_above_base_mb']:.0f} MB" for r in runs))
+    print(f"  -> {per * 1024:.1f} KB per candidate beyond a fixed {fixed:.0f} MB: "
+          f"about {fits} candidates (grid points x folds) fit in 1 GB")
+    return {"runs": runs, "kb_per_candidate": per * 1024, "fixed_mb": fixed,
+            "candidates_in_1gb": fits}
 
 
 def scenario_k(args):
@@ -562,7 +593,8 @@ def main():
     args = parser.parse_args()
     if args.child:
         kind, which = args.child
-        children = {"large": child_large, "growth": child_growth, "sparse": child_sparse}
+        children = {"large": child_large, "growth": child_growth, "sparse": child_sparse,
+                    "sweepmem": child_sweep_memory}
         print(json.dumps(children[kind](which)))
         return
     import sklearn

@@ -299,11 +299,12 @@ random_state, verbose : see LogLossClassifier
                     else None)
         start = time.perf_counter()
         too_large = issparse(X) and X.shape[0] * X.shape[1] * X.dtype.itemsize > SWEEP_DENSE_MAX
+        refit = None
         if self.optimizer == "lbfgs" or too_large:
             models = self._fit_one_by_one(X, y, sw, splits, grid)
         else:
             dense = X.toarray() if issparse(X) else X
-            models = self._fit_swept(dense, y, targets, sw, splits, grid)
+            models, refit = self._fit_swept(dense, y, targets, sw, splits, grid)
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
         scores = np.empty((len(grid), len(splits)))
         score_times = np.empty_like(scores)
@@ -319,8 +320,11 @@ random_state, verbose : see LogLossClassifier
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.learning_rate_ = self.best_params_["learning_rate"]
         if self.refit:
-            best = self._base(**self.best_params_)
-            best.fit(X, y, sample_weight=sample_weight)
+            if refit is not None:  # trained in the sweep, on all the rows
+                best = refit(self.best_index_)
+            else:
+                best = self._base(**self.best_params_)
+                best.fit(X, y, sample_weight=sample_weight)
             self.best_estimator_ = best
             self.alpha_ = best.alpha_
             for name in _FITTED:
@@ -351,9 +355,58 @@ random_state, verbose : see LogLossClassifier
         return models
 
     def _fit_swept(self, X, y, targets, sw, splits, grid):
-        """Every fold x grid point in one sweep; fitted LogLossClassifier shells to score."""
+        """Every fold x grid point in one sweep; ``(shells to score, refit)``.
+
+        When all the rows, as one more fold, take as many steps per epoch as the
+        CV folds, the refit of every grid point trains in the same run and
+        ``refit(c)`` returns grid point ``c``'s as a fitted LogLossClassifier
+        (a plain fit's state, to rounding); otherwise ``refit`` is None.
+        """
+        from ._engine.sweep_loop import candidate_result, train_sweep
+
+        config, fold_classes, seed = self._sweep_config(X, y, targets, sw, splits, grid)
+        result = train_sweep(config)
+        models = {}
+        for f in range(len(splits)):
+            for c, params in enumerate(grid):
+                shell = self._base(**params)
+                self._set_weights(shell, fold_classes[f], result, f, c, config.spec.loss,
+                                  targets[2])
+                shell.n_iter_ = int(result.n_iter[f, c])
+                models[f, c] = shell
+        if len(config.folds) == len(splits):
+            return models, None
+
+        def refit(c):
+            fold = config.folds[-1]
+            rows = (config.X[fold.train], config.Y[fold.train], fold.w_train)
+            trained = candidate_result(config, result, len(splits), c, rows)
+            best = self._base(**grid[c])
+            self._set_weights(best, targets[0], result, len(splits), c, config.spec.loss,
+                              targets[2])
+            best._set_fitted(trained, targets[0], targets[2], False, False, seed, False,
+                             config.spec.loss)
+            best.alpha_ = float(config.alphas[c])
+            best._optimizer_epochs = len(trained.loss_curve)
+            best._warn(trained, False, False)
+            return best
+
+        return models, refit
+
+    def _set_weights(self, model, classes, result, f, c, loss, multilabel):
+        """Give ``model`` candidate ``(f, c)``'s weights and what prediction reads."""
+        model.classes_ = classes
+        model.coefs_ = [W[f, c] for W in result.coefs]
+        model.intercepts_ = [b[f, c] for b in result.intercepts]
+        model.out_activation_ = "softmax" if loss == "softmax" else "logistic"
+        model._multilabel = multilabel
+        model.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            model.feature_names_in_ = self.feature_names_in_
+
+    def _check_sweepable(self):
+        """The optimizer parameters, or a ValueError for what the candidate axis would mix."""
         from ._engine.sweep import NORM_PARAMS, SWEEP_OPTIMIZERS
-        from ._engine.sweep_loop import train_sweep
 
         if self.optimizer not in SWEEP_OPTIMIZERS:
             raise ValueError(
@@ -368,49 +421,55 @@ random_state, verbose : see LogLossClassifier
                 f"optimizer_params {bad} take norms over whole weight matrices; "
                 f"LogLossClassifierCV cannot sweep them: use GridSearchCV."
             )
+        return opt_params
+
+    def _train_weights(self, X, y, sw, rows):
+        """The weights a plain fit on ``rows`` trains with (class weights of those rows)."""
+        y_f = y[rows]
+        fold_cls, Y_f, ml = encode_targets(y_f)
+        w = check_weights(None if sw is None else sw[rows], X[rows], Y_f, ml)
+        if self.class_weight is not None:
+            w = w * class_sample_weights(self.class_weight, fold_cls, y_f, Y_f, ml, w)
+            w = check_weights(w, X[rows], Y_f, ml)
+        return fold_cls, w
+
+    def _sweep_config(self, X, y, targets, sw, splits, grid):
+        """The sweep's config (the CV folds, then all rows if the refit joins the run),
+        each fold's classes and the shuffle seed."""
+        from ._engine.sweep import PER_CANDIDATE_STATE
+        from ._engine.types import batch_rows
+
+        opt_params = self._check_sweepable()
         schedule_params = _schedules.check_params(self.learning_rate_schedule,
                                                   self.schedule_params)
         classes, Y, multilabel = targets
         folds, fold_classes = [], []
-        hidden = self._base()._hidden_sizes()
         for train, _ in splits:
-            y_f = y[train]
-            fold_cls, Y_f, ml = encode_targets(y_f)
+            fold_cls, w = self._train_weights(X, y, sw, train)
             if len(fold_cls) != len(classes):
                 raise ValueError(
                     "a training fold lacks a class of y; use fewer folds (cv) so that "
                     "every class appears in every training fold."
                 )
             fold_classes.append(fold_cls)
-            w = check_weights(None if sw is None else sw[train], X[train], Y_f, ml)
-            if self.class_weight is not None:
-                w = w * class_sample_weights(self.class_weight, fold_cls, y_f, Y_f, ml, w)
-                w = check_weights(w, X[train], Y_f, ml)
             folds.append((train, w))
-        dtype = X.dtype
-        layer_sizes = (X.shape[1], *hidden, Y.shape[1])
+        layer_sizes = (X.shape[1], *self._base()._hidden_sizes(), Y.shape[1])
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
             "sigmoid")
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
-                         freeze_params(opt_params), dtype.name, sparse=False, loss=loss)
+                         freeze_params(opt_params), X.dtype.name, sparse=False, loss=loss)
         rng = make_rng(self.random_state)
-        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
+        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, X.dtype)
         seed = int(rng.integers(0, 2**64, dtype=np.uint64))
-        sweep_folds = []
-        if self.early_stopping:
-            from ._engine.early_stopping import validation_mask
-            from ._engine.types import EarlyStopping
-
-            key = int(rng.integers(0, 2**64, dtype=np.uint64))
-            config = EarlyStopping(self.validation_fraction, key, multilabel)
-            for train, w in folds:
-                val = validation_mask((X[train], Y[train], w), config)
-                sweep_folds.append(Fold(train[~val].astype(np.int32), w[~val],
-                                        train[val].astype(np.int32), w[val]))
-        else:
-            for train, w in folds:
-                sweep_folds.append(Fold(train.astype(np.int32), w, np.zeros(0, np.int32),
-                                        np.zeros(0, dtype)))
+        split = self._validation_split(X, Y, multilabel, rng)
+        sweep_folds = [split(train, w) for train, w in folds]
+        batch = None if self.batch_size == "auto" else self.batch_size
+        steps = {-(-len(f.train) // batch_rows(batch, len(f.train))) for f in sweep_folds}
+        if self.refit and self.optimizer in PER_CANDIDATE_STATE:
+            everything = np.arange(X.shape[0])
+            whole = split(everything, self._train_weights(X, y, sw, everything)[1])
+            if -(-len(whole.train) // batch_rows(batch, len(whole.train))) in steps:
+                sweep_folds.append(whole)  # the refit joins the run at no extra step
         per_row = _per_sample_terms(spec)
         epochs = np.arange(self.max_iter)
         rates = np.stack([_schedules.rates(self.learning_rate_schedule, schedule_params,
@@ -421,30 +480,33 @@ random_state, verbose : see LogLossClassifier
         if self.learning_rate_schedule == "adaptive":
             adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
         config = SweepConfig(
-            spec, X, Y, sweep_folds, coefs, intercepts, rates, alphas,
-            batch_size=None if self.batch_size == "auto" else self.batch_size,
+            spec, X, Y, sweep_folds, coefs, intercepts, rates, alphas, batch_size=batch,
             tol=self.tol / per_row,
             n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,
             early_stopping=bool(self.early_stopping),
             on_epoch=_progress if self.verbose else None,
         )
-        result = train_sweep(config)
-        models = {}
-        for f in range(len(splits)):
-            for c, params in enumerate(grid):
-                shell = self._base(**params)
-                shell.classes_ = fold_classes[f]
-                shell.coefs_ = [W[f, c] for W in result.coefs]
-                shell.intercepts_ = [b[f, c] for b in result.intercepts]
-                shell.out_activation_ = "softmax" if loss == "softmax" else "logistic"
-                shell._multilabel = multilabel
-                shell.n_features_in_ = self.n_features_in_
-                if hasattr(self, "feature_names_in_"):
-                    shell.feature_names_in_ = self.feature_names_in_
-                shell.n_iter_ = int(result.n_iter[f, c])
-                models[f, c] = shell
-        return models
+        return config, fold_classes, seed
+
+    def _validation_split(self, X, Y, multilabel, rng):
+        """``split(rows, w)``: a :class:`Fold` of training (and, with early stopping,
+        validation) rows, split as a plain fit on those rows splits them."""
+        if not self.early_stopping:
+            return lambda rows, w: Fold(rows.astype(np.int32), w, np.zeros(0, np.int32),
+                                        np.zeros(0, w.dtype))
+        from ._engine.early_stopping import validation_mask
+        from ._engine.types import EarlyStopping
+
+        key = int(rng.integers(0, 2**64, dtype=np.uint64))
+        config = EarlyStopping(self.validation_fraction, key, multilabel)
+
+        def split(rows, w):
+            val = validation_mask((X[rows], Y[rows], w), config)
+            return Fold(rows[~val].astype(np.int32), w[~val], rows[val].astype(np.int32),
+                        w[val])
+
+        return split
 
     # -- prediction: the refitted model's -------------------------------------------
     def _best(self):

@@ -30,6 +30,10 @@ from .types import EPOCHS_PER_CALL, Status
 # moments) take norms over a whole variable, which the candidate axis would mix.
 SWEEP_OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "adamw", "ftrl", "lion", "nadam",
                     "rmsprop", "sgd")
+# ... of which those whose only state shared by all candidates is the step count, so
+# that one candidate's optimizer state can be handed to a plain fit (Nadam also
+# shares its running momentum-schedule product)
+PER_CANDIDATE_STATE = tuple(o for o in SWEEP_OPTIMIZERS if o != "nadam")
 # optimizer_params that take norms over a whole variable
 NORM_PARAMS = ("clipnorm", "global_clipnorm", "use_ema")
 

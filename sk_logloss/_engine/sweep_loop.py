@@ -4,10 +4,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._network import objective as numpy_objective
 from .host import as_tensor, epoch_orders
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
-from .types import EPOCHS_PER_CALL, Status, batch_rows
+from .trainer import get_trainer as get_plain_trainer
+from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows
 
 
 class SweepResult(NamedTuple):
@@ -20,6 +22,8 @@ class SweepResult(NamedTuple):
     rates: np.ndarray
     status: np.ndarray  # [F, C] Status
     n_iter: np.ndarray  # [F, C]
+    lr_scale: np.ndarray  # [F, C] adaptive decay reached
+    slots: list  # the optimizer's per-candidate variables, each [F, C, ...]
 
 
 def train_sweep(config):
@@ -52,14 +56,49 @@ def train_sweep(config):
         out[key] = merged
     epochs = max(part["losses"].shape[0] for part in parts.values())
     curves = {k: np.full((epochs, F, C), np.nan) for k in ("losses", "scores", "rates")}
-    status, n_iter = np.empty((F, C), np.int64), np.empty((F, C), np.int64)
+    per = {k: np.empty((F, C), dtype) for k, dtype in
+           (("status", np.int64), ("n_iter", np.int64), ("lr_scale", np.float32))}
+    first = next(iter(parts.values()))["slots"]
+    slots = [np.empty((F, C, *v.shape[2:]), v.dtype) for v in first]
     for members, part in parts.items():
         for k, curve in curves.items():
             curve[: part[k].shape[0], list(members)] = part[k]
-        status[list(members)] = part["status"]
-        n_iter[list(members)] = part["n_iter"]
+        for k, arr in per.items():
+            arr[list(members)] = part[k]
+        for arr, v in zip(slots, part["slots"]):
+            arr[list(members)] = v
     return SweepResult(out["coefs"], out["intercepts"], curves["losses"], curves["scores"],
-                       curves["rates"], status, n_iter)
+                       curves["rates"], per["status"], per["n_iter"], per["lr_scale"], slots)
+
+
+def candidate_result(config, result, f, c, data):
+    """Candidate ``(f, c)`` as the :class:`~.types.TrainResult` of a plain fit on ``data``
+    (its training rows ``(X, Y, w)``): curves cut at its last epoch, the objective at
+    its weights, and an optimizer state in the plain trainer's layout (step count,
+    learning rate, then the slots), so that ``partial_fit`` continues it."""
+    spec, n = config.spec, int(result.n_iter[f, c])
+    coefs = [W[f, c] for W in result.coefs]
+    intercepts = [b[f, c] for b in result.intercepts]
+    plain = get_plain_trainer(spec)
+    state = [np.array(v) for v in plain.initial_optimizer_state()]
+    steps = -(-len(config.folds[f].train) // batch_rows(config.batch_size, len(
+        config.folds[f].train)))
+    state[0] = np.asarray(n * steps, state[0].dtype)  # this candidate's own step count
+    if n:
+        state[1] = np.asarray(result.rates[n - 1, f, c], state[1].dtype)
+    for i, slot in enumerate(result.slots):
+        state[2 + i] = slot[f, c].reshape(state[2 + i].shape)
+    status = Status(int(result.status[f, c]))
+    diverged = float(result.rates[n, f, c]) if status == Status.DIVERGED else None
+    X, Y, w = data
+    alpha = float(config.alphas[c])
+    return TrainResult(
+        coefs, intercepts, result.loss_curves[:n, f, c],
+        result.scores[:n, f, c] if config.early_stopping else np.empty(0),
+        result.rates[:n, f, c],
+        numpy_objective(X, Y, w, coefs, intercepts, spec.activation, alpha, spec.loss),
+        status, state, float(result.lr_scale[f, c]), diverged_rate=diverged,
+    )
 
 
 def _pad(arrays, width, dtype):
@@ -150,6 +189,7 @@ def _train_group(config, members, batches):
             if not running:
                 break
         final = [v.numpy() for v in trainer.variables]
+        slots = [v.numpy() for v in trainer.slots]
         if config.early_stopping:  # the best validation weights, where there were any
             kept = np.isfinite(state.best_score.numpy())
             final = [np.where(_expand_np(kept, v.shape), b.numpy(), v)
@@ -158,7 +198,8 @@ def _train_group(config, members, batches):
     losses = np.concatenate(logs["losses"])
     return {"coefs": final[:k], "intercepts": final[k:], "losses": losses,
             "scores": np.concatenate(logs["scores"]), "rates": np.concatenate(logs["rates"]),
-            "status": state.status.numpy(), "n_iter": np.sum(np.isfinite(losses), axis=0)}
+            "status": state.status.numpy(), "n_iter": np.sum(np.isfinite(losses), axis=0),
+            "lr_scale": state.lr_scale.numpy(), "slots": slots}
 
 
 def _expand_np(mask, shape):

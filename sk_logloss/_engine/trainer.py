@@ -99,6 +99,10 @@ class Trainer:
         """Make the best validation weights the current ones (the optimizer state stays)."""
         self.reset(*self.split(self.best.values()), self.optimizer_state())
 
+    def initial_optimizer_state(self):
+        """The optimizer's variables as a fresh run starts them (NumPy arrays)."""
+        return list(self._optimizer_init)
+
     def optimizer_state(self):
         return [v.numpy() for v in self.optimizer.variables]
 
