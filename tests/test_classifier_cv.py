@@ -235,6 +235,32 @@ def test_in_a_pipeline_with_the_fitted_state_of_its_refit(cancer):
     assert search.n_iter_ == best.n_iter_ and search.classes_.tolist() == [0, 1]
 
 
+def test_pandas_string_labels_and_weights_routed_through_a_pipeline(cancer):
+    """A DataFrame with string labels, sample_weight routed by metadata routing through a
+    Pipeline: the same search as on the arrays, with feature names and string predictions."""
+    import pandas as pd
+
+    X, y = cancer
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    labels = np.array(["benign", "malignant"])[y]
+    w = np.random.default_rng(0).integers(1, 4, len(y)).astype(float)
+    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = LogLossClassifierCV(learning_rates=RATES, random_state=0)
+        pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
+                             search.set_fit_request(sample_weight=True))
+        pipe.fit(frame, labels, sample_weight=w)
+        alone = LogLossClassifierCV(learning_rates=RATES, random_state=0).fit(
+            StandardScaler().fit_transform(X), y, sample_weight=w)
+    for k in range(5):  # a DataFrame's scaled copy may sum in another order
+        np.testing.assert_allclose(search.cv_results_[f"split{k}_test_score"],
+                                   alone.cv_results_[f"split{k}_test_score"], rtol=0, atol=TOL)
+    assert search.classes_.tolist() == ["benign", "malignant"]
+    np.testing.assert_array_equal(pipe.predict(frame), np.array(["benign", "malignant"])[
+        alone.predict(StandardScaler().fit_transform(X))])
+    assert list(pipe[0].feature_names_in_) == list(frame.columns)
+
+
 def test_a_scorer_without_sample_weight_still_scores(binary):
     """Weights reach the scorer only when its metric takes them, as in GridSearchCV."""
     X, y = binary
