@@ -382,8 +382,7 @@ random_state, verbose : see LogLossClassifier
             rows = (config.X[fold.train], config.Y[fold.train], fold.w_train)
             trained = candidate_result(config, result, len(splits), c, rows)
             best = self._base(**grid[c])
-            self._set_weights(best, targets[0], result, len(splits), c, config.spec.loss,
-                              targets[2])
+            self._copy_features(best)
             best._set_fitted(trained, targets[0], targets[2], False, False, seed, False,
                              config.spec.loss)
             best.alpha_ = float(config.alphas[c])
@@ -400,6 +399,10 @@ random_state, verbose : see LogLossClassifier
         model.intercepts_ = [b[f, c] for b in result.intercepts]
         model.out_activation_ = "softmax" if loss == "softmax" else "logistic"
         model._multilabel = multilabel
+        self._copy_features(model)
+
+    def _copy_features(self, model):
+        """What ``validate_data`` set on this estimator, for ``model``'s predictions."""
         model.n_features_in_ = self.n_features_in_
         if hasattr(self, "feature_names_in_"):
             model.feature_names_in_ = self.feature_names_in_
@@ -437,7 +440,7 @@ random_state, verbose : see LogLossClassifier
         """The sweep's config (the CV folds, then all rows if the refit joins the run),
         each fold's classes and the shuffle seed."""
         from ._engine.sweep import PER_CANDIDATE_STATE
-        from ._engine.types import batch_rows
+        from ._engine.types import steps_per_epoch
 
         opt_params = self._check_sweepable()
         schedule_params = _schedules.check_params(self.learning_rate_schedule,
@@ -464,11 +467,11 @@ random_state, verbose : see LogLossClassifier
         split = self._validation_split(X, Y, multilabel, rng)
         sweep_folds = [split(train, w) for train, w in folds]
         batch = None if self.batch_size == "auto" else self.batch_size
-        steps = {-(-len(f.train) // batch_rows(batch, len(f.train))) for f in sweep_folds}
+        steps = {steps_per_epoch(batch, len(f.train)) for f in sweep_folds}
         if self.refit and self.optimizer in PER_CANDIDATE_STATE:
             everything = np.arange(X.shape[0])
             whole = split(everything, self._train_weights(X, y, sw, everything)[1])
-            if -(-len(whole.train) // batch_rows(batch, len(whole.train))) in steps:
+            if steps_per_epoch(batch, len(whole.train)) in steps:
                 sweep_folds.append(whole)  # the refit joins the run at no extra step
         per_row = _per_sample_terms(spec)
         epochs = np.arange(self.max_iter)

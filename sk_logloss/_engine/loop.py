@@ -13,7 +13,7 @@ from .batches import all_rows_tensors, no_rows, x_tensors
 from .host import as_tensor, data_bytes, epoch_orders
 from .model import tf
 from .trainer import get_trainer
-from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows
+from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
 
 
 class Path(NamedTuple):
@@ -31,7 +31,7 @@ def choose_path(config, X):
     """
     paths, sparse = config.paths, config.spec.sparse
     n = X.shape[0]
-    steps = len(config.rates) * -(-n // batch_rows(config.batch_size, n))
+    steps = len(config.rates) * steps_per_epoch(config.batch_size, n)
     xla = steps >= paths.xla_min_steps or data_bytes(X, sparse) >= paths.xla_min_bytes
     return Path(xla=xla, stream=not sparse and X.nbytes >= paths.stream_min_bytes)
 

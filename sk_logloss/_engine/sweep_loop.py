@@ -9,7 +9,7 @@ from .host import as_tensor, epoch_orders
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
 from .trainer import get_trainer as get_plain_trainer
-from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows
+from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
 
 
 class SweepResult(NamedTuple):
@@ -35,7 +35,7 @@ def train_sweep(config):
     """
     folds = config.folds
     batches = [batch_rows(config.batch_size, len(f.train)) for f in folds]
-    steps = [-(-len(f.train) // b) for f, b in zip(folds, batches)]
+    steps = [steps_per_epoch(config.batch_size, len(f.train)) for f in folds]
     groups = {}
     for i, s in enumerate(steps):
         groups.setdefault(s, []).append(i)
@@ -79,15 +79,15 @@ def candidate_result(config, result, f, c, data):
     spec, n = config.spec, int(result.n_iter[f, c])
     coefs = [W[f, c] for W in result.coefs]
     intercepts = [b[f, c] for b in result.intercepts]
-    plain = get_plain_trainer(spec)
-    state = [np.array(v) for v in plain.initial_optimizer_state()]
-    steps = -(-len(config.folds[f].train) // batch_rows(config.batch_size, len(
-        config.folds[f].train)))
-    state[0] = np.asarray(n * steps, state[0].dtype)  # this candidate's own step count
-    if n:
-        state[1] = np.asarray(result.rates[n - 1, f, c], state[1].dtype)
-    for i, slot in enumerate(result.slots):
-        state[2 + i] = slot[f, c].reshape(state[2 + i].shape)
+    # the plain layout: the step count, the learning rate, then the slots in the
+    # order of the sweep's (both optimizers are built on the same variables)
+    step, rate, *slots = get_plain_trainer(spec).initial_optimizer_state()
+    if len(slots) != len(result.slots):
+        raise RuntimeError(f"{spec.optimizer}: its optimizer state does not map one to one")
+    steps = steps_per_epoch(config.batch_size, len(config.folds[f].train))
+    state = [np.asarray(n * steps, step.dtype),  # this candidate's own step count
+             np.asarray(result.rates[n - 1, f, c], rate.dtype) if n else np.array(rate)]
+    state += [s[f, c].reshape(plain.shape) for s, plain in zip(result.slots, slots)]
     status = Status(int(result.status[f, c]))
     diverged = float(result.rates[n, f, c]) if status == Status.DIVERGED else None
     X, Y, w = data

@@ -25,6 +25,11 @@ def batch_rows(batch_size, n):
     return max(1, min(batch_size, n))
 
 
+def steps_per_epoch(batch_size, n):
+    """Optimizer steps in one epoch over ``n`` rows (the last batch may be short)."""
+    return -(-n // batch_rows(batch_size, n))
+
+
 class Status(enum.IntEnum):
     """How a training run ended. RUNNING at the end means max_iter was reached."""
 
