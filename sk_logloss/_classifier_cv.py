@@ -16,7 +16,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _network, _optimizers, _schedules
 from ._classifier import LogLossClassifier, _per_sample_terms, _quiet_finite_check
-from ._compat import Interval, _fit_context, scorer_accepts, scorer_with_labels
+from ._compat import (
+    Interval,
+    _fit_context,
+    check_sample_weight,
+    scorer_accepts,
+    scorer_with_labels,
+)
 from ._engine.types import Adaptive, Fold, ModelSpec, SweepConfig, freeze_params
 from ._validation import check_weights, class_sample_weights, encode_targets, make_rng
 
@@ -292,7 +298,8 @@ random_state, verbose : see LogLossClassifier
         splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
         scorer = check_scoring(self._base(), scoring=self.scoring)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        # checked here: with the refit in the sweep, no plain fit sees all the weights
+        sw = None if sample_weight is None else check_sample_weight(sample_weight, X, np.float64)
         if not targets[2]:  # a test fold may lack a class: name them all
             scorer = scorer_with_labels(scorer, targets[0])
         score_sw = (self._score_weights(y, targets, sw) if scorer_accepts(scorer, "sample_weight")
