@@ -9,7 +9,10 @@ Scenarios (issue 3): (a) small fits per second, (b) medium binary, (c) multiclas
 process, (f) predict_proba latency and throughput, (g) memory growth over 500
 fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression;
 (i) a GridSearchCV sweep serially, on joblib processes and on a Dask cluster;
-(j) sparse 200,000 x 50,000 CSR against SGDClassifier (issue 5). Training settings are the same for every estimator:
+(j) sparse 200,000 x 50,000 CSR against SGDClassifier (issue 5); (k) import time (issue 6);
+(l) LogLossClassifierCV's learning-rate sweep against GridSearchCV and LogisticRegressionCV,
+and its memory per candidate (issue 15; about 4 minutes, not in the default set: pass
+--scenarios l). Unless a scenario says otherwise, training settings are the same for every estimator:
 Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
 stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
 constant learning rate of 0.001. Memory figures come from child processes.
