@@ -1,6 +1,6 @@
 """Time LogLossClassifier against its peers in one run, and print medians and ratios.
 
-    python benchmarks/bench.py                  # every scenario (about 6 minutes on 2 cores)
+    python benchmarks/bench.py                  # scenarios a-k (about 6 minutes on 2 cores)
     python benchmarks/bench.py --scenarios a,e  # some of them
     python benchmarks/bench.py --no-keras       # skip keras.wrappers.SKLearnClassifier
 
