@@ -26,9 +26,8 @@ from ._interrupt import graceful_interrupt
 from ._progress import EpochReport
 from ._validation import (
     check_sparse_columns,
-    check_weights,
-    class_sample_weights,
     encode_targets,
+    fit_weights,
     make_rng,
 )
 
@@ -553,12 +552,8 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                 "y switches between multilabel and single-label targets; the model was "
                 "fitted on the other kind. Refit without warm_start."
             )
-        weights = check_weights(sample_weight, X, Y, multilabel, require_two=not incremental)
-        if self.class_weight is not None:
-            per_class = class_sample_weights(self.class_weight, classes, y, Y, multilabel, weights)
-            weights = check_weights(
-                weights * per_class, X, Y, multilabel, require_two=not incremental
-            )
+        weights = fit_weights(sample_weight, self.class_weight, X, y, (classes, Y, multilabel),
+                              require_two=not incremental)
         optimizer_params = _optimizers.check_params(self.optimizer, self.optimizer_params)
         schedule_params = _schedules.check_params(
             self.learning_rate_schedule, self.schedule_params

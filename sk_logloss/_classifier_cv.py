@@ -24,7 +24,7 @@ from ._compat import (
     scorer_with_labels,
 )
 from ._engine.types import Adaptive, Fold, ModelSpec, SweepConfig, freeze_params
-from ._validation import check_weights, class_sample_weights, encode_targets, make_rng
+from ._validation import class_sample_weights, encode_targets, fit_weights, make_rng
 
 # LogLossClassifier's parameters that the sweep replaces by grids
 _SWEPT = ("learning_rate", "alpha")
@@ -433,15 +433,11 @@ random_state, verbose : see LogLossClassifier
             )
         return opt_params
 
-    def _train_weights(self, X, y, sw, rows):
-        """The weights a plain fit on ``rows`` trains with (class weights of those rows)."""
-        y_f = y[rows]
-        fold_cls, Y_f, ml = encode_targets(y_f)
-        w = check_weights(None if sw is None else sw[rows], X[rows], Y_f, ml)
-        if self.class_weight is not None:
-            w = w * class_sample_weights(self.class_weight, fold_cls, y_f, Y_f, ml, w)
-            w = check_weights(w, X[rows], Y_f, ml)
-        return fold_cls, w
+    def _train_weights(self, X, y, sw, rows, targets):
+        """The weights a plain fit on ``rows`` (whose encoded targets are ``targets``)
+        trains with."""
+        return fit_weights(None if sw is None else sw[rows], self.class_weight, X[rows],
+                           y[rows], targets)
 
     def _sweep_config(self, X, y, targets, sw, splits, grid):
         """The sweep's config (the CV folds, then all rows if the refit joins the run),
@@ -455,7 +451,9 @@ random_state, verbose : see LogLossClassifier
         classes, Y, multilabel = targets
         folds, fold_classes = [], []
         for train, _ in splits:
-            fold_cls, w = self._train_weights(X, y, sw, train)
+            fold_targets = encode_targets(y[train])
+            fold_cls = fold_targets[0]
+            w = self._train_weights(X, y, sw, train, fold_targets)
             if len(fold_cls) != len(classes):
                 raise ValueError(
                     "a training fold lacks a class of y; use fewer folds (cv) so that "
@@ -477,7 +475,7 @@ random_state, verbose : see LogLossClassifier
         steps = {steps_per_epoch(batch, len(f.train)) for f in sweep_folds}
         if self.refit and self.optimizer in PER_CANDIDATE_STATE:
             everything = np.arange(X.shape[0])
-            whole = split(everything, self._train_weights(X, y, sw, everything)[1])
+            whole = split(everything, self._train_weights(X, y, sw, everything, targets))
             if steps_per_epoch(batch, len(whole.train)) in steps:
                 sweep_folds.append(whole)  # the refit joins the run at no extra step
         per_row = _per_sample_terms(spec)

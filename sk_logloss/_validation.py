@@ -88,6 +88,20 @@ def check_sparse_columns(X):
     return X
 
 
+def fit_weights(sample_weight, class_weight, X, y, targets, require_two=True):
+    """The per-row weights a fit trains with: ``sample_weight`` checked, times the
+    class weights of ``class_weight`` (if any) on these rows, checked again.
+
+    ``targets`` is :func:`encode_targets`' ``(classes, Y, multilabel)`` of ``y``.
+    """
+    classes, Y, multilabel = targets
+    weights = check_weights(sample_weight, X, Y, multilabel, require_two=require_two)
+    if class_weight is None:
+        return weights
+    per_class = class_sample_weights(class_weight, classes, y, Y, multilabel, weights)
+    return check_weights(weights * per_class, X, Y, multilabel, require_two=require_two)
+
+
 def check_weights(sample_weight, X, Y, multilabel, require_two=True):
     """Validate ``sample_weight`` as non-negative finite weights in ``X``'s dtype.
 
