@@ -139,6 +139,7 @@ def test_clone_and_pickle_round_trips(iris):
     np.testing.assert_array_equal(refit.predict_proba(X), model.predict_proba(X))
 
 
+@pytest.mark.bitwise
 def test_same_random_state_is_bitwise_identical_and_leaves_global_state(binary):
     X, y = binary
     np_state, py_state = np.random.get_state(), random.getstate()
@@ -168,6 +169,7 @@ FRESH_FIT = textwrap.dedent(
 )
 
 
+@pytest.mark.bitwise
 def test_bitwise_identical_across_processes():
     digests = {
         subprocess.run(
@@ -224,6 +226,7 @@ def test_second_fit_of_same_shape_does_not_retrace(binary):
     assert {spec: t.trace_count for spec, t in trainer._TRAINERS.items()} == traces
 
 
+@pytest.mark.bitwise
 def test_verbose_prints_each_epoch_with_identical_result(binary, capsys):
     X, y = binary
     quiet = LogLossClassifier(random_state=0, max_iter=5)

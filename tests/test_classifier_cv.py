@@ -67,6 +67,7 @@ CONFIGS = {
 }
 
 
+@pytest.mark.bitwise
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_scores_equal_grid_search(name, request):
     data, params = CONFIGS[name]
@@ -89,6 +90,7 @@ REFIT_CONFIGS = {
 }
 
 
+@pytest.mark.bitwise
 @pytest.mark.parametrize("name", list(REFIT_CONFIGS))
 def test_a_refit_trained_in_the_sweep_is_the_plain_fit(cancer, name, monkeypatch):
     """Breast cancer: all 569 rows take 4 steps per epoch, as the 455-row folds do, so
@@ -130,6 +132,7 @@ def test_a_refit_trained_in_the_sweep_is_the_plain_fit(cancer, name, monkeypatch
         np.testing.assert_allclose(best.coefs_[0], plain.coefs_[0], rtol=0, atol=TOL)
 
 
+@pytest.mark.bitwise
 def test_the_refit_is_a_plain_fit_when_all_rows_take_other_steps(binary):
     """230 rows take 4 steps of 58 rows, the 184-row folds one full-batch step: the
     refit cannot share their run, and is a plain fit, bit for bit."""
@@ -189,6 +192,7 @@ def test_multilabel_uses_kfold():
     assert_same_search(ours, grid_search(X, Y, {}, cv=KFold(4)), X)
 
 
+@pytest.mark.bitwise
 @pytest.mark.parametrize("kind", ["lbfgs", "sparse, one by one", "sparse, swept dense"])
 def test_sparse_and_lbfgs_paths_equal_grid_search(small, kind, monkeypatch):
     """L-BFGS and a large sparse X fit candidates one by one; a small sparse X is swept

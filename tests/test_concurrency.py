@@ -62,6 +62,7 @@ def test_fits_in_four_threads_equal_sequential_fits(sequential):
     assert threaded == sequential * 2
 
 
+@pytest.mark.bitwise
 def test_grid_search_in_four_threads_equals_serial():
     grid = {"learning_rate": [0.003, 0.03, 0.3], "optimizer": ["adam", "sgd"]}
 

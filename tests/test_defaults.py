@@ -55,6 +55,7 @@ def test_auto_batch_rule(n, rows):
     assert batch_rows(32, n) == min(32, n)
 
 
+@pytest.mark.bitwise
 def test_auto_batch_equals_the_explicit_size_bit_for_bit(binary):
     X, y = binary  # 600 rows: "auto" is 150 rows, four steps per epoch
     auto = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)

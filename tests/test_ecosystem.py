@@ -39,6 +39,7 @@ def frame():
 
 
 # -- pandas --------------------------------------------------------------
+@pytest.mark.bitwise
 def test_dataframe_through_column_transformer_matches_numpy(frame):
     X, y = frame
     numeric = [c for c in X.columns if c != "size"]
@@ -83,6 +84,7 @@ def weights_for(y, seed=0):
     return np.random.default_rng(seed).uniform(0.2, 3.0, len(y))
 
 
+@pytest.mark.bitwise
 def test_sample_weight_routed_through_pipeline(iris, routing):
     X, y = iris
     w = weights_for(y)
@@ -105,6 +107,7 @@ def test_unrequested_sample_weight_is_refused(iris, routing):
         pipe.fit(X, y, sample_weight=weights_for(y))
 
 
+@pytest.mark.bitwise
 def test_sample_weight_routed_through_grid_search_to_fit_and_score(iris, routing):
     X, y = iris
     w = weights_for(y, seed=1)

@@ -75,6 +75,7 @@ def test_sparse_x_is_never_streamed_and_counts_only_its_nonzeros():
      {"shuffle": False, "batch_size": 64},
      {"hidden": (8,), "adaptive": Adaptive(0.2, 1e-6), "n_iter_no_change": 2}],
 )
+@pytest.mark.bitwise
 def test_streaming_gives_the_bits_of_the_in_graph_loop(overrides):
     X, Y = problem(3000, 10)
     hidden = overrides.pop("hidden", ())
@@ -112,6 +113,7 @@ def test_sparse_x_trains_under_xla_as_in_the_graph_executor():
         np.testing.assert_allclose(xla.loss_curve, graph.loss_curve, rtol=1e-6)
 
 
+@pytest.mark.bitwise
 def test_steps_per_call_cut_the_run_without_changing_it():
     X, Y = problem()
     whole = loop.train_stochastic(config(X, Y))
@@ -123,6 +125,7 @@ def test_steps_per_call_cut_the_run_without_changing_it():
 # -- batch sources -----------------------------------------------------------------------
 
 
+@pytest.mark.bitwise
 @pytest.mark.parametrize("batch", [1, 7, 32])
 def test_dense_and_csr_sources_draw_the_same_batches(batch):
     X, Y = problem(50)

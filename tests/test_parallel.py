@@ -36,6 +36,7 @@ def serial(data):
     return sweep(*data)
 
 
+@pytest.mark.bitwise
 def test_process_workers_give_identical_cv_results(data, serial):
     parallel = sweep(*data, n_jobs=2)
     for key in ("mean_test_score", "split0_test_score", "split2_test_score"):

@@ -92,6 +92,7 @@ def test_a_tiny_weight_does_not_inflate_the_l2_step(data):
     assert distance(weighted, plain) < 0.5
 
 
+@pytest.mark.bitwise
 def test_scaling_every_weight_is_equivalent_to_scaling_alpha(data):
     # the objective is (sum w l + 0.5 alpha |W|^2) / sum w, as LogisticRegression
     # with C = 1 / alpha: weights times c equal alpha divided by c

@@ -66,6 +66,7 @@ def test_reported_loss_is_the_weighted_softmax_cross_entropy(wine, hidden):
     assert model.loss_ == pytest.approx(numpy_softmax_objective(model, X, y, w, 0.01), rel=1e-9)
 
 
+@pytest.mark.bitwise
 def test_binary_and_multilabel_targets_keep_the_sigmoid(wine):
     X, y = wine
     yb = (y == 0).astype(int)
@@ -98,6 +99,7 @@ def test_softmax_learns_what_the_one_vs_rest_sigmoid_cannot(wine):
     assert log_loss(y, soft.predict_proba(X)) < log_loss(y, ovr.predict_proba(X))
 
 
+@pytest.mark.bitwise
 def test_sparse_weights_early_stopping_warm_start_and_partial_fit(wine):
     X, y = wine
     settings = {"loss": "softmax", "random_state": 0, "max_iter": 30}

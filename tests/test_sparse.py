@@ -51,6 +51,7 @@ def no_densify(monkeypatch):
     [{}, {"early_stopping": True}, {"hidden_layer_sizes": (8,)}, {"optimizer": "lbfgs"}],
     ids=["adam", "early-stopping", "hidden", "lbfgs"],
 )
+@pytest.mark.bitwise
 def test_sparse_fit_matches_dense_fit_without_densifying(data, fmt, params, no_densify):
     X, y = data
     settings = {"random_state": 0, "max_iter": 15, **params}
@@ -131,6 +132,7 @@ def csr_with_int64_indices(X):
 
 @pytest.mark.parametrize("params", [{}, {"hidden_layer_sizes": (5,)}, {"optimizer": "lbfgs"},
                                     {"early_stopping": True}])
+@pytest.mark.bitwise
 def test_int64_indices_give_the_bits_of_the_int32_copy(data, params):
     X, y = data
     wide = csr_with_int64_indices(X)
@@ -158,6 +160,7 @@ def records(n=300, seed=0):
     return rows, np.array(labels)
 
 
+@pytest.mark.bitwise
 @pytest.mark.parametrize("vectorizer", ["dict", "hasher"])
 def test_dict_vectorizer_and_feature_hasher_pipelines(vectorizer):
     # DictVectorizer gives int64 indices, FeatureHasher int64 row pointers on some

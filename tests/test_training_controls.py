@@ -163,6 +163,7 @@ def test_lbfgs_stopped_by_maxfun_says_so(cancer):
     assert model.n_iter_ < 100
 
 
+@pytest.mark.bitwise
 def test_integer_momentum_is_accepted_as_the_float(small):
     X, y = small
     settings = {"optimizer": "sgd", "max_iter": 5, "random_state": 0}
@@ -322,6 +323,7 @@ def test_early_stopping_keeps_duplicate_rows_on_one_side(cancer, split_masks):
 # -- warm start and partial_fit ----------------------------------------------------------
 
 
+@pytest.mark.bitwise
 def test_warm_start_continues_from_the_previous_weights(small):
     X, y = small
     params = {"optimizer": "sgd", "learning_rate": 0.3, "batch_size": 1000, "shuffle": False,
@@ -363,6 +365,7 @@ def test_learning_rate_curve_lines_up_after_a_warm_start_from_lbfgs(small):
     np.testing.assert_array_equal(model.learning_rate_curve_[-4:], np.float32(0.1))
 
 
+@pytest.mark.bitwise
 def test_partial_fit_continues_adam_exactly_as_fit(small):
     X, y = small
     params = {"batch_size": 16, "random_state": 3, "learning_rate": 0.02}
