@@ -17,6 +17,7 @@ from sk_logloss._engine.types import (
     Paths,
     Status,
     StochasticConfig,
+    padded_rows,
 )
 from sk_logloss._network import init_weights
 
@@ -113,6 +114,43 @@ def test_sparse_x_trains_under_xla_as_in_the_graph_executor():
         np.testing.assert_allclose(xla.loss_curve, graph.loss_curve, rtol=1e-6)
 
 
+@pytest.mark.parametrize("n, padded", [(7, 7), (17, 18), (455, 480), (456, 480), (569, 576),
+                                       (1437, 1536), (13334, 14336)])
+def test_row_buckets_add_at_most_an_eighth(n, padded):
+    assert padded_rows(n) == padded and padded_rows(padded) == padded
+    assert n <= padded <= n * 9 / 8
+
+
+def xla_inputs(n, paths=Paths(xla_min_steps=0)):
+    """What an XLA run on the first ``n`` rows hands its compiled program: shapes decide a compile."""
+    X, Y = problem(600)
+    cfg = config(X[:n], Y[:n], batch_size=32, paths=paths)
+    data = loop._in_graph_data(cfg, loop.choose_path(cfg, X[:n]), cfg.data,
+                               tf.zeros([32], tf.float64), tf.constant(1e-4, tf.float64))
+    return [tuple(t.shape) for t in data], int(data.n), float(data.total_w)
+
+
+def test_folds_of_one_bucket_hand_xla_the_same_shapes():
+    (shapes_455, n_455, w_455), (shapes_456, n_456, _) = xla_inputs(455), xla_inputs(456)
+    assert shapes_455 == shapes_456 and shapes_455[0] == (480, 6)  # one compiled program
+    assert (n_455, n_456, w_455) == (455, 456, 455.0)
+    unpadded, n, _ = xla_inputs(455, Paths(xla_min_steps=0, pad_max_bytes=0))
+    assert unpadded[0] == (455, 6) and n == 455
+
+
+@pytest.mark.bitwise
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_padding_rows_change_no_bit_of_an_xla_run(shuffle):
+    X, Y = problem(455)
+    w = np.linspace(0.3, 3.0, len(X))  # weights whose sum rounds
+    runs = [loop.train_stochastic(replace(
+        config(X, Y, shuffle=shuffle, paths=Paths(xla_min_steps=0, pad_max_bytes=pad)),
+        data=(X, Y, w))) for pad in (0, 2**25)]
+    for a, b in zip(runs[0].coefs + runs[0].intercepts, runs[1].coefs + runs[1].intercepts):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(runs[0].loss_curve, runs[1].loss_curve)
+
+
 @pytest.mark.bitwise
 def test_steps_per_call_cut_the_run_without_changing_it():
     X, Y = problem()
@@ -134,9 +172,10 @@ def test_dense_and_csr_sources_draw_the_same_batches(batch):
     w = np.linspace(0.5, 2.0, len(X))
     order = np.r_[np.random.default_rng(0).permutation(len(X)), np.zeros(2 * batch, int)]
     template = tf.zeros([batch], tf.float64)
-    dense = batches.make_source(False, tf.constant(X), tf.constant(Y), tf.constant(w), template)
+    n = tf.constant(len(X))
+    dense = batches.make_source(False, tf.constant(X), tf.constant(Y), tf.constant(w), template, n)
     csr = batches.make_source(True, batches.x_tensors(True, sp.csr_matrix(X), batch),
-                              tf.constant(Y), tf.constant(w), template)
+                              tf.constant(Y), tf.constant(w), template, n)
     assert not dense.look_ahead and csr.look_ahead
     W = tf.constant(np.random.default_rng(1).standard_normal((X.shape[1], 2)))
     for i in range(-(-len(X) // batch)):

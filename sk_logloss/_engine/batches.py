@@ -33,9 +33,9 @@ class DenseSource:
 
     look_ahead = False  # gathering is cheap and the loop carries less without it
 
-    def __init__(self, X, Y, w, template):
+    def __init__(self, X, Y, w, template, n):
         self.X = X
-        self._labels(tf.shape(X)[0], Y, w, template)
+        self._labels(n, Y, w, template)
 
     def _labels(self, n, Y, w, template):
         self.n, self.Y, self.w = n, Y, w
@@ -72,10 +72,10 @@ class CsrSource(DenseSource):
     # fit is 25% faster)
     look_ahead = True
 
-    def __init__(self, X, Y, w, template):
+    def __init__(self, X, Y, w, template, n):
         self.indptr, self.indices, self.values, piece_template, width_template = X
         self.pieces, self.width = tf.shape(piece_template)[0], tf.shape(width_template)[0]
-        self._labels(tf.shape(self.indptr)[0] - 1, Y, w, template)
+        self._labels(n, Y, w, template)
 
     def carried(self, batch):
         """The row count a loop carried is a loop variable, no longer a constant: XLA
@@ -102,9 +102,9 @@ class CsrSource(DenseSource):
         return SparseRows(vals, tf.gather(self.indices, pos), row, B)
 
 
-def make_source(sparse, X, Y, w, template):
-    """The batch source of X: the one place where dense and CSR part ways."""
-    return (CsrSource if sparse else DenseSource)(X, Y, w, template)
+def make_source(sparse, X, Y, w, template, n):
+    """The batch source of X's first ``n`` rows: the one place where dense and CSR part ways."""
+    return (CsrSource if sparse else DenseSource)(X, Y, w, template, n)
 
 
 def x_signature(sparse, dtype, n_features):

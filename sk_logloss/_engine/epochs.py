@@ -9,13 +9,20 @@ from .types import EPOCHS_PER_CALL, Status
 
 
 class Data(NamedTuple):
-    """The training data of a call, and the step settings that go with it."""
+    """The training data of a call, and the step settings that go with it.
+
+    Dense X may carry padding rows after the ``n`` real ones (see
+    :func:`~.types.padded_rows`): no batch reads them, so a compiled program
+    serves every row count of its bucket with the bits of the unpadded run.
+    """
 
     X: object  # dense rows, or the CSR arrays of batches.x_tensors
     Y: object  # int8 0/1 labels
-    w: object  # sample weights
+    w: object  # sample weights (zero on padding rows)
     template: object  # its length is the batch size
     alpha: object  # the L2 penalty
+    n: object  # int32: the real rows
+    total_w: object  # the real rows' weight sum, from the host (as streaming takes it)
 
 
 class Validation(NamedTuple):
@@ -29,7 +36,7 @@ class Validation(NamedTuple):
 class Call(NamedTuple):
     """What one call runs: each epoch's row order, how many epochs, each epoch's rate."""
 
-    orders: object  # int32 [epochs, n] (empty without shuffling)
+    orders: object  # int32 [epochs, X's rows] (empty without shuffling)
     n_epochs: object  # int32, at most EPOCHS_PER_CALL
     rates: object  # float32 [EPOCHS_PER_CALL]
 
@@ -52,7 +59,7 @@ def signature(spec, dtype):
     rules_sig, state_sig = rules.signatures(dtype)
     return [
         Data(x_signature(spec.sparse, dtype, d), labels, weights, tf.TensorSpec([None], dtype),
-             tf.TensorSpec([], dtype)),
+             tf.TensorSpec([], dtype), tf.TensorSpec([], tf.int32), tf.TensorSpec([], dtype)),
         Validation(all_rows_signature(spec.sparse, dtype, d), labels, weights),
         Call(tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
              tf.TensorSpec([EPOCHS_PER_CALL], tf.float32)),
@@ -63,17 +70,17 @@ def signature(spec, dtype):
 
 def function(trainer, static, xla):
     """The loop specialized on ``static`` (a :class:`~.rules.Static`), traced on first use."""
-    return trainer.traced(("epochs", static, xla), lambda t, *args: run(t, static, *args),
+    return trainer.traced(("epochs", static, xla), lambda t, *args: run(t, static, xla, *args),
                           signature(trainer.spec, trainer.dtype), xla=xla)
 
 
-def run(trainer, static, data, validation, call, epoch_rules, state):
+def run(trainer, static, xla, data, validation, call, epoch_rules, state):
     """Up to ``call.n_epochs`` epochs of minibatch training, stopping at a non-RUNNING status."""
     trainer.trace_count += 1
-    source = make_source(trainer.spec.sparse, data.X, data.Y, data.w, data.template)
+    source = make_source(trainer.spec.sparse, data.X, data.Y, data.w, data.template, data.n)
     n_steps = (source.n + source.batch - 1) // source.batch
     tail = tf.zeros([2 * source.batch], tf.int32)  # two batches: the loop may look one ahead
-    total_w, n_rows = tf.reduce_sum(data.w), tf.cast(source.n, trainer.dtype)
+    total_w, n_rows = data.total_w, tf.cast(source.n, trainer.dtype)
     zero = tf.zeros([], trainer.dtype)
 
     def train_on(batch):
@@ -83,7 +90,8 @@ def run(trainer, static, data, validation, call, epoch_rules, state):
         e = carry.epoch
         rate = call.rates[e] * carry.state.lr_scale
         trainer.begin_epoch(rate)
-        order = call.orders[e] if static.shuffle else tf.range(source.n)
+        # padded to X's rows: entries past the real rows are masked out of batches
+        order = call.orders[e] if static.shuffle else tf.range(tf.shape(data.w)[0])
         order = tf.concat([order, tail], 0)
         if source.look_ahead:  # gather the next batch while this one trains
             def step(i, acc, batch):
@@ -96,7 +104,9 @@ def run(trainer, static, data, validation, call, epoch_rules, state):
                 return i + 1, acc + train_on(source.take(order, i))
 
             acc = tf.while_loop(lambda i, acc: i < n_steps, step, (0, zero))[1]
-        loss = acc / n_rows
+        # XLA turned the division by the row count, a constant of X's shape before rows
+        # were padded, into a product with its reciprocal: kept, for the same bits
+        loss = acc * (1 / n_rows) if xla else acc / n_rows
         score, new_state, status = rules.end_epoch(
             trainer, loss, rate, validation, epoch_rules, carry.state, static
         )

@@ -13,7 +13,7 @@ from .batches import all_rows_tensors, no_rows, x_tensors
 from .host import as_tensor, data_bytes, epoch_orders
 from .model import tf
 from .trainer import get_trainer
-from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
+from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, padded_rows, steps_per_epoch
 
 
 class Path(NamedTuple):
@@ -84,8 +84,7 @@ def train_stochastic(config):
             status, state = streaming.run(trainer, replace(config, data=data), path.xla,
                                           template, alpha, val, epoch_rules, state, log)
         else:
-            data_args = epochs.Data(x_tensors(spec.sparse, X, batch), as_tensor(Y), as_tensor(w),
-                                    template, alpha)
+            data_args = _in_graph_data(config, path, data, template, alpha)
             status, state = _run_in_graph(trainer, config, path, data_args,
                                           epochs.Validation(*val), epoch_rules, state, log)
         if validation is not None and np.isfinite(float(state.best_score)):
@@ -99,6 +98,22 @@ def train_stochastic(config):
     )
 
 
+def _in_graph_data(config, path, data, template, alpha):
+    """The :class:`~.epochs.Data` of an in-graph run; on the XLA path, dense X padded to its bucket.
+
+    The weight sum is taken on the host in float64, as streaming takes it, so
+    that padding rows (weight zero) change no bit of it.
+    """
+    X, Y, w = data
+    n, spec, dtype = X.shape[0], config.spec, config.spec.dtype
+    rows = padded_rows(n)
+    if path.xla and not spec.sparse and rows * X[:1].nbytes <= config.paths.pad_max_bytes:
+        X, Y, w = (np.concatenate([a, np.zeros((rows - n, *a.shape[1:]), a.dtype)]) for a in data)
+    return epochs.Data(x_tensors(spec.sparse, X, int(template.shape[0])), as_tensor(Y),
+                       as_tensor(w), template, alpha, tf.constant(n, tf.int32),
+                       tf.constant(np.sum(data[2], dtype=np.float64), dtype))
+
+
 def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, log):
     """Calls of the traced epoch loop, each up to EPOCHS_PER_CALL epochs; ``(status, state)``.
 
@@ -106,11 +121,11 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
     so a requested stop (Ctrl-C) is honoured between calls; with a progress
     callback, one epoch per call.
     """
-    n = int(tf.shape(data.w)[0])
+    n, rows = int(data.n), int(tf.shape(data.w)[0])  # real rows, and X's (padded)
     steps = -(-n // int(data.template.shape[0]))
     n_epochs, paths = len(config.rates), config.paths
     per_call = 1 if config.on_epoch else max(
-        1, min(EPOCHS_PER_CALL, paths.steps_per_call // steps, paths.order_rows_per_call // n)
+        1, min(EPOCHS_PER_CALL, paths.steps_per_call // steps, paths.order_rows_per_call // rows)
     )
     static = rules.Static(early_stopping=log.early, adaptive=config.adaptive is not None,
                           shuffle=bool(config.shuffle))
@@ -124,9 +139,9 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
         rates = np.zeros(EPOCHS_PER_CALL, np.float32)
         rates[:k] = config.rates[done : done + k]
         orders = np.zeros((0, 0), np.int32)
-        if config.shuffle:  # always per_call rows: a new shape would recompile under XLA
-            orders = np.zeros((per_call, n), np.int32)
-            orders[:k] = epoch_orders(config.seed, config.epoch0 + done, k, n)
+        if config.shuffle:  # always [per_call, rows]: a new shape would recompile under XLA
+            orders = np.zeros((per_call, rows), np.int32)
+            orders[:k, :n] = epoch_orders(config.seed, config.epoch0 + done, k, n)
         end = run(data, validation, epochs.Call(tf.constant(orders), tf.constant(k),
                                                 tf.constant(rates)), epoch_rules, state)
         state, status, ran = end.state, Status(int(end.status)), int(end.epoch)

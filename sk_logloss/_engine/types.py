@@ -25,6 +25,20 @@ def batch_rows(batch_size, n):
     return max(1, min(batch_size, n))
 
 
+# XLA compiles one program per shape. On the XLA path dense X is padded with
+# zero-weight rows up to its bucket, at most 1/8 more rows (8 buckets per
+# octave), so the folds of one search (455 and 456 rows: both 480) share one
+# compiled program; no batch reads a padding row (see epochs.Data).
+ROW_BUCKETS_PER_OCTAVE = 8
+
+
+def padded_rows(n):
+    """The rows ``n`` training rows are padded to on the XLA path: the top of their bucket."""
+    octave = n.bit_length() - 1  # 2**octave <= n
+    step = 2 ** max(0, octave - (ROW_BUCKETS_PER_OCTAVE.bit_length() - 1))
+    return -(-n // step) * step
+
+
 def steps_per_epoch(batch_size, n):
     """Optimizer steps in one epoch over ``n`` rows (the last batch may be short)."""
     return -(-n // batch_rows(batch_size, n))
@@ -97,6 +111,9 @@ class Paths:
     steps_per_call: int = 20_000
     # Rows of the epochs' permutations sent with one call at most (16 MB of int32).
     order_rows_per_call: int = 2**22
+    # Dense X of at most this many bytes, padded, is padded to its row bucket on
+    # the XLA path (types.padded_rows); larger X is not copied to share a compile.
+    pad_max_bytes: int = 32 * 2**20
 
 
 @dataclass(frozen=True)
