@@ -12,7 +12,8 @@ fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression;
 (j) sparse 200,000 x 50,000 CSR against SGDClassifier (issue 5); (k) import time (issue 6);
 (l) LogLossClassifierCV's learning-rate sweep against GridSearchCV and LogisticRegressionCV,
 and its memory per candidate (issue 15; about 4 minutes, not in the default set: pass
---scenarios l). Unless a scenario says otherwise, training settings are the same for every estimator:
+--scenarios l); (m) GridSearchCV over learning_rate against GridSearchCV over
+MLPClassifier's learning_rate_init (issue 22; several minutes, not in the default set either). Unless a scenario says otherwise, training settings are the same for every estimator:
 Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
 stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
 constant learning rate of 0.001. Memory figures come from child processes.
@@ -517,6 +518,58 @@ def scenario_l(args):
     return out
 
 
+def _search_time(estimator, key, rates, cv, X, y):
+    """Seconds and best score of GridSearchCV over ``key`` in a StandardScaler pipeline."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), estimator)
+    name = pipe.steps[-1][0]
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = GridSearchCV(pipe, {f"{name}__{key}": rates}, cv=cv,
+                              scoring="neg_log_loss").fit(X, y)
+    return time.perf_counter() - start, float(search.best_score_)
+
+
+def scenario_m(args):
+    """Plain fits in a search (issue 22): GridSearchCV over learning_rate against MLPClassifier's."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.neural_network import MLPClassifier
+
+    from sk_logloss import LogLossClassifier
+
+    rates = list(np.logspace(-3, -1, 9))
+    sets = {
+        "breast cancer, 5 folds": (load_breast_cancer(return_X_y=True), 5, ("sigmoid",)),
+        "digits, 5 folds": (load_digits(return_X_y=True), 5, ("sigmoid", "softmax")),
+        "20,000 x 100, 3 folds": (make_data(20_000, 100, 2), 3, ("sigmoid",)),
+    }
+    print("\n(m) GridSearchCV over 9 learning rates 0.001..0.1 in make_pipeline(StandardScaler(), "
+          "est), defaults, same folds; ours first and second search in the process, against "
+          "MLPClassifier(hidden_layer_sizes=()) over learning_rate_init; target: >= 1.5x "
+          "(digits >= 1x), best score no worse")
+    print(f"  {'data':<24}{'loss':>8}{'ours 1st':>10}{'ours 2nd':>10}{'best':>9}{'MLP':>8}"
+          f"{'best':>9}{'x (2nd)':>9}")
+    out = {}
+    for name, ((X, y), k, losses) in sets.items():
+        cv = StratifiedKFold(k, shuffle=True, random_state=0)
+        t_mlp, best_mlp = _search_time(MLPClassifier(hidden_layer_sizes=(), random_state=0),
+                                       "learning_rate_init", rates, cv, X, y)
+        for loss in losses:
+            runs = [_search_time(LogLossClassifier(loss=loss, random_state=0), "learning_rate",
+                                 rates, cv, X, y) for _ in range(2)]
+            (first, best), (second, _) = runs
+            print(f"  {name:<24}{loss:>8}{first:>9.2f}s{second:>9.2f}s{best:>9.4f}{t_mlp:>7.2f}s"
+                  f"{best_mlp:>9.4f}{t_mlp / second:>8.2f}x")
+            out[f"{name}, {loss}"] = {"first_s": first, "second_s": second, "best": best,
+                                      "mlp_s": t_mlp, "mlp_best": best_mlp}
+    return out
+
+
 def child_sweep_memory(which):
     """Peak memory of one LogLossClassifierCV fit of ``which`` grid points x 3 folds."""
     from sk_logloss import LogLossClassifierCV
@@ -588,7 +641,7 @@ def blas_report():
 
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
              "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i,
-             "j": scenario_j, "k": scenario_k, "l": scenario_l}
+             "j": scenario_j, "k": scenario_k, "l": scenario_l, "m": scenario_m}
 
 
 def main():
