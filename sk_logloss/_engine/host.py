@@ -49,6 +49,19 @@ def as_tensor(array):
     return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
 
 
+def padded_tensor(array, rows):
+    """``array`` with zero rows appended up to ``rows``, built in one aligned buffer, shared."""
+    out = aligned_empty((rows, *array.shape[1:]), array.dtype)
+    out[: len(array)] = array
+    out[len(array):] = 0
+    return as_tensor(out)
+
+
+def weight_sum(w, dtype):
+    """The training rows' weight sum as every path takes it: summed on the host in float64."""
+    return tf.constant(np.sum(w, dtype=np.float64), dtype)
+
+
 def data_bytes(X, sparse):
     """The bytes of X that training reads: the values and column indices of sparse X."""
     return X.data.nbytes + X.indices.nbytes if sparse else X.nbytes

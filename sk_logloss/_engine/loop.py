@@ -10,7 +10,7 @@ from .._backend import first_xla_compile
 from .._network import objective as numpy_objective
 from . import early_stopping, epochs, rules, streaming
 from .batches import all_rows_tensors, no_rows, x_tensors
-from .host import as_tensor, data_bytes, epoch_orders
+from .host import as_tensor, data_bytes, epoch_orders, padded_tensor, weight_sum
 from .model import tf
 from .trainer import get_trainer
 from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, padded_rows, steps_per_epoch
@@ -101,17 +101,18 @@ def train_stochastic(config):
 def _in_graph_data(config, path, data, template, alpha):
     """The :class:`~.epochs.Data` of an in-graph run; on the XLA path, dense X padded to its bucket.
 
-    The weight sum is taken on the host in float64, as streaming takes it, so
-    that padding rows (weight zero) change no bit of it.
+    The weight sum is taken on the host (``host.weight_sum``, as streaming
+    takes it), so that padding rows (weight zero) change no bit of it.
     """
     X, Y, w = data
-    n, spec, dtype = X.shape[0], config.spec, config.spec.dtype
+    n, spec = X.shape[0], config.spec
     rows = padded_rows(n)
     if path.xla and not spec.sparse and rows * X[:1].nbytes <= config.paths.pad_max_bytes:
-        X, Y, w = (np.concatenate([a, np.zeros((rows - n, *a.shape[1:]), a.dtype)]) for a in data)
-    return epochs.Data(x_tensors(spec.sparse, X, int(template.shape[0])), as_tensor(Y),
-                       as_tensor(w), template, alpha, tf.constant(n, tf.int32),
-                       tf.constant(np.sum(data[2], dtype=np.float64), dtype))
+        tensors = [padded_tensor(a, rows) for a in data]
+    else:
+        tensors = [x_tensors(spec.sparse, X, int(template.shape[0])), as_tensor(Y), as_tensor(w)]
+    return epochs.Data(*tensors, template, alpha, tf.constant(n, tf.int32),
+                       weight_sum(w, spec.dtype))
 
 
 def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, log):

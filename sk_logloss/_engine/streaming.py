@@ -4,7 +4,7 @@ import numpy as np
 
 from . import rules
 from .batches import Batch, all_rows_signature
-from .host import aligned_empty, as_tensor, epoch_orders
+from .host import aligned_empty, as_tensor, epoch_orders, weight_sum
 from .model import tf
 from .types import Status
 
@@ -65,7 +65,7 @@ def run(trainer, config, xla, template, alpha, validation, epoch_rules, state, r
                   aligned_empty((rows, Y.shape[1]), Y.dtype), aligned_empty((rows,), w.dtype))
     buffers = tuple(as_tensor(a) for a in (bx, by, bw))  # shares the buffers: refilled in place
     n_rows = tf.constant(n, trainer.dtype)
-    total_w = tf.constant(np.sum(w, dtype=np.float64), trainer.dtype)
+    total_w = weight_sum(w, trainer.dtype)
     chunk, begin, end = _functions(trainer, xla)
     for e in range(len(config.rates)):
         if config.stop is not None and config.stop.requested:
