@@ -47,7 +47,10 @@ def config(X, Y, hidden=(), sparse=False, **overrides):
     "n, epochs, batch, paths, expected",
     [
         (300, 15, 32, Paths(), loop.Path(xla=False, stream=False)),  # 150 steps
-        (300, 1000, 32, Paths(), loop.Path(xla=True, stream=False)),  # 10,000 steps
+        (300, 199, 32, Paths(), loop.Path(xla=False, stream=False)),  # 1,990 steps
+        (300, 200, 32, Paths(), loop.Path(xla=True, stream=False)),  # 2,000 steps
+        (455, 1000, None, Paths(), loop.Path(xla=True, stream=False)),  # 4 steps x 1000 epochs
+        (200, 1000, None, Paths(), loop.Path(xla=False, stream=False)),  # 1 step x 1000 epochs
         (300, 15, 32, Paths(xla_min_steps=150), loop.Path(xla=True, stream=False)),
         (300, 15, 32, Paths(xla_min_bytes=300 * 6 * 8), loop.Path(xla=True, stream=False)),
         (300, 15, 32, Paths(stream_min_bytes=300 * 6 * 8), loop.Path(xla=False, stream=True)),

@@ -96,11 +96,15 @@ class Paths:
     bits. Tests steer the choice by passing other numbers.
     """
 
-    # XLA: about 9 us/step against about 40 us/step for TensorFlow's graph
-    # executor on a 2-core CPU, but a first compile costs about 0.35 s per data
-    # shape: runs of at least this many optimizer steps (max_iter x steps per
-    # epoch), or on data of at least this many bytes, are compiled.
-    xla_min_steps: int = 10_000
+    # XLA: 61-78 and 156-182 us/step against 364 and 426 in TensorFlow's graph
+    # executor for breast cancer's and digits' batches (2-core CPU), but a first compile
+    # costs about 2 s per model and row bucket (types.padded_rows), which the fits
+    # of a search share. Runs of at least this many optimizer steps (max_iter x
+    # steps per epoch: the defaults' 1000 epochs of any data over 200 rows), or
+    # on data of at least this many bytes, are compiled; smaller runs never wait
+    # for a compilation. The choice never depends on what is compiled already,
+    # so a random_state gives the same bits in any process.
+    xla_min_steps: int = 2_000
     xla_min_bytes: int = 32 * 2**20
     # X of at least this many bytes is streamed: the host gathers shuffled
     # chunks of chunk_bytes into one reused buffer, so X is never copied whole.
