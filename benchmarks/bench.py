@@ -333,21 +333,88 @@ def scenario_d(args):
     return res
 
 
-def scenario_e(args):
-    code = (
-        "from sklearn.utils.estimator_checks import check_estimator\n"
-        "from sk_logloss import LogLossClassifier\n"
-        "r = check_estimator(LogLossClassifier(), on_fail=None)\n"
-        "print(len(r), sum(x['status'] == 'failed' for x in r))"
-    )
+def child_check_estimator(which):
+    """Child process: check_estimator's time, from the first import: where it goes.
+
+    ``which``: "ours" (with the engine's default paths), "ours-xla10000" (runs
+    under 10,000 steps in the graph executor, as before issue 22), or "mlp".
+    """
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
-                         text=True, check=True)
-    seconds = time.perf_counter() - start
-    n, failed = map(int, out.stdout.split())
-    print(f"\n(e) check_estimator in a fresh process: {seconds:.1f} s wall, {n} checks, "
-          f"{failed} failed (target <= 12 s)")
-    return {"seconds": seconds, "checks": n, "failed": failed}
+    from unittest import SkipTest
+
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.utils.estimator_checks import estimator_checks_generator
+
+    from sk_logloss import LogLossClassifier
+
+    imported = time.perf_counter()
+    if which == "mlp":
+        estimator, traces, fits = MLPClassifier(), lambda: 0, []
+        tf_loaded = imported
+    else:
+        from dataclasses import replace
+
+        from sk_logloss._backend import tensorflow
+        from sk_logloss._engine import loop, trainer
+
+        tensorflow()
+        tf_loaded = time.perf_counter()
+        estimator, fits, train = LogLossClassifier(), [], loop.train_stochastic
+
+        def counted(config):
+            if which == "ours-xla10000":
+                config = replace(config, paths=replace(config.paths, xla_min_steps=10_000))
+            fits.append(loop.choose_path(config, config.data[0]).xla)
+            return train(config)
+
+        loop.train_stochastic = counted
+
+        def traces():
+            return sum(t.trace_count for t in trainer._TRAINERS.values())
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for est, check in estimator_checks_generator(estimator, mark="skip"):
+            name = getattr(check, "func", check).__name__
+            traced, fitted, begin = traces(), len(fits), time.perf_counter()
+            try:
+                check(est)
+            except SkipTest:  # as check_estimator skips them
+                pass
+            rows.append([time.perf_counter() - begin, name, traces() - traced,
+                         len(fits) - fitted, sum(fits[fitted:])])
+    end = time.perf_counter()
+    rows.sort(reverse=True)
+    return {"import_s": imported - start, "tensorflow_s": tf_loaded - imported,
+            "checks_s": end - tf_loaded, "total_s": end - start, "checks": len(rows),
+            "traces": sum(r[2] for r in rows), "fits": len(fits), "xla_fits": sum(fits),
+            "tracing_checks_s": sum(r[0] for r in rows if r[2]),
+            "tracing_checks": sum(1 for r in rows if r[2]),
+            "fitting_checks_s": sum(r[0] for r in rows if r[3] and not r[2]),
+            "fitting_checks": sum(1 for r in rows if r[3] and not r[2]),
+            "slowest": rows[:5]}
+
+
+def scenario_e(args):
+    """check_estimator in fresh processes: where its time goes (issue 22: 12 s)."""
+    print("\n(e) check_estimator in a fresh process, from the first import (target <= 12 s)")
+    print(f"  {'estimator':<34}{'total':>7}{'import':>8}{'TF':>6}{'checks':>8}{'traces':>8}"
+          f"{'fits':>6}{'XLA':>5}")
+    out = {}
+    for which, name in (("ours", "LogLossClassifier()"),
+                        ("ours-xla10000", "  with XLA from 10,000 steps"),
+                        ("mlp", "MLPClassifier()")):
+        r = out[which] = run_child("check_estimator", which)
+        print(f"  {name:<34}{r['total_s']:>6.1f}s{r['import_s']:>7.1f}s{r['tensorflow_s']:>5.1f}s"
+              f"{r['checks_s']:>7.1f}s{r['traces']:>8}{r['fits']:>6}{r['xla_fits']:>5}")
+    r = out["ours"]
+    print(f"  ours: {r['tracing_checks_s']:.1f} s in the {r['tracing_checks']} checks that traced a "
+          f"new model or specialization, {r['fitting_checks_s']:.1f} s in the "
+          f"{r['fitting_checks']} others that fit, the rest in checks that fit nothing; slowest:")
+    for seconds, name, traced, fitted, xla in out["ours"]["slowest"]:
+        print(f"    {name:<44}{seconds:>6.2f}s  {traced} traces, {fitted} fits ({xla} XLA)")
+    return out
 
 
 def scenario_f(args):
@@ -654,7 +721,7 @@ def main():
     if args.child:
         kind, which = args.child
         children = {"large": child_large, "growth": child_growth, "sparse": child_sparse,
-                    "sweepmem": child_sweep_memory}
+                    "sweepmem": child_sweep_memory, "check_estimator": child_check_estimator}
         print(json.dumps(children[kind](which)))
         return
     import sklearn
