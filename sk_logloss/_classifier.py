@@ -121,8 +121,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         arguments); adaptive ``{"factor": 0.2, "min_learning_rate": 1e-6}``.
     batch_size : int or "auto", default="auto"
         Minibatch size. ``"auto"``: all ``n`` training rows up to 200 (one
-        exact step per epoch); above, ``min(200, ceil(n / 4))``, four steps
-        per epoch at least on batches of 200 rows at most.
+        exact step per epoch); above, ``ceil(n / 4)`` rounded up to one of 8
+        sizes per octave (at most 1/8 more; XLA compiles one program per
+        batch size) and at most 200: four steps per epoch at least.
     max_iter : int, default=1000
         Maximum number of epochs (L-BFGS: iterations).
     tol : float, default=1e-5

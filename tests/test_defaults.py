@@ -48,18 +48,29 @@ def test_explicit_alpha_is_used_as_given(iris):
 
 @pytest.mark.parametrize(("n", "rows"), [
     (1, 1), (150, 150), (200, 200),  # all rows: one exact step per epoch
-    (201, 51), (600, 150), (800, 200), (801, 200), (100_000, 200),  # >= 4 steps of <= 200
+    # >= 4 steps of <= 200 rows: ceil(n / 4) up to its bucket (8 per octave)
+    (201, 52), (455, 120), (456, 120), (569, 144), (600, 160), (800, 200), (801, 200),
+    (100_000, 200),
 ])
 def test_auto_batch_rule(n, rows):
     assert batch_rows(None, n) == rows
     assert batch_rows(32, n) == min(32, n)
 
 
+def test_auto_batch_takes_four_steps_in_few_sizes():
+    """From 201 rows: ceil(n / 4) rows, at most 1/8 more, 4 steps or more; 17 sizes up to 800."""
+    for n in range(201, 5000):
+        rows, quarter = batch_rows(None, n), -(-n // 4)
+        assert min(200, quarter) <= rows <= min(200, 1.125 * quarter)
+        assert -(-n // rows) >= 4
+    assert len({batch_rows(None, n) for n in range(201, 801)}) == 17
+
+
 @pytest.mark.bitwise
 def test_auto_batch_equals_the_explicit_size_bit_for_bit(binary):
-    X, y = binary  # 600 rows: "auto" is 150 rows, four steps per epoch
+    X, y = binary  # 600 rows: "auto" is 160 rows, four steps per epoch
     auto = fit_quiet(LogLossClassifier(max_iter=5, random_state=0), X, y)
-    explicit = fit_quiet(LogLossClassifier(max_iter=5, batch_size=150, random_state=0), X, y)
+    explicit = fit_quiet(LogLossClassifier(max_iter=5, batch_size=160, random_state=0), X, y)
     np.testing.assert_array_equal(auto.coef_, explicit.coef_)
     other = fit_quiet(LogLossClassifier(max_iter=5, batch_size=200, random_state=0), X, y)
     assert not np.array_equal(auto.coef_, other.coef_)

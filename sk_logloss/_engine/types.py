@@ -9,22 +9,6 @@ import numpy as np
 # length, so neither max_iter nor verbose changes a compiled shape.
 EPOCHS_PER_CALL = 32
 
-# batch_size="auto": the whole training set up to AUTO_BATCH_MAX rows (one
-# exact step per epoch, so integer sample weights equal repeated rows); above
-# it, AUTO_STEPS_PER_EPOCH steps at least, on batches of at most AUTO_BATCH_MAX
-# rows. Measured in benchmarks/quality.py: batches of 200 rows on a few hundred
-# are too noisy for the optimum LogisticRegression reaches.
-AUTO_STEPS_PER_EPOCH = 4
-AUTO_BATCH_MAX = 200
-
-
-def batch_rows(batch_size, n):
-    """Rows per minibatch over ``n`` training rows; ``batch_size=None`` is the "auto" rule."""
-    if batch_size is None:
-        return n if n <= AUTO_BATCH_MAX else min(AUTO_BATCH_MAX, -(-n // AUTO_STEPS_PER_EPOCH))
-    return max(1, min(batch_size, n))
-
-
 # XLA compiles one program per shape. On the XLA path dense X is padded with
 # zero-weight rows up to its bucket, at most 1/8 more rows (8 buckets per
 # octave), so the folds of one search (455 and 456 rows: both 480) share one
@@ -33,10 +17,30 @@ ROW_BUCKETS_PER_OCTAVE = 8
 
 
 def padded_rows(n):
-    """The rows ``n`` training rows are padded to on the XLA path: the top of their bucket."""
+    """``n`` rounded up to the top of its bucket (8 per octave: at most 1/8 more)."""
     octave = n.bit_length() - 1  # 2**octave <= n
     step = 2 ** max(0, octave - (ROW_BUCKETS_PER_OCTAVE.bit_length() - 1))
     return -(-n // step) * step
+
+
+# batch_size="auto": the whole training set up to AUTO_BATCH_MAX rows (one
+# exact step per epoch, so integer sample weights equal repeated rows); above
+# it, AUTO_STEPS_PER_EPOCH steps at least, on batches of at most AUTO_BATCH_MAX
+# rows. Measured in benchmarks/quality.py: batches of 200 rows on a few hundred
+# are too noisy for the optimum LogisticRegression reaches. The batch is rounded
+# up to its bucket (padded_rows): the batch size is a compiled shape, so data
+# of 201 to 800 rows compile about 20 programs per model, not one per row count.
+AUTO_STEPS_PER_EPOCH = 4
+AUTO_BATCH_MAX = 200
+
+
+def batch_rows(batch_size, n):
+    """Rows per minibatch over ``n`` training rows; ``batch_size=None`` is the "auto" rule."""
+    if batch_size is None:
+        if n <= AUTO_BATCH_MAX:
+            return n
+        return min(AUTO_BATCH_MAX, padded_rows(-(-n // AUTO_STEPS_PER_EPOCH)))
+    return max(1, min(batch_size, n))
 
 
 def steps_per_epoch(batch_size, n):
