@@ -359,15 +359,20 @@ def child_check_estimator(which):
 
         tensorflow()
         tf_loaded = time.perf_counter()
-        estimator, fits, train = LogLossClassifier(), [], loop.train_stochastic
+        estimator, fits = LogLossClassifier(), []
+        choose, train = loop.choose_path, loop.train_stochastic
 
-        def counted(config):
-            if which == "ours-xla10000":
-                config = replace(config, paths=replace(config.paths, xla_min_steps=10_000))
-            fits.append(loop.choose_path(config, config.data[0]).xla)
-            return train(config)
+        def recorded(config, X):  # one call per stochastic fit: its path
+            path = choose(config, X)
+            fits.append(path.xla)
+            return path
 
-        loop.train_stochastic = counted
+        def before(config):
+            return train(replace(config, paths=replace(config.paths, xla_min_steps=10_000)))
+
+        loop.choose_path = recorded
+        if which == "ours-xla10000":
+            loop.train_stochastic = before
 
         def traces():
             return sum(t.trace_count for t in trainer._TRAINERS.values())

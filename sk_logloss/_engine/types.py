@@ -29,7 +29,7 @@ def padded_rows(n):
 # rows. Measured in benchmarks/quality.py: batches of 200 rows on a few hundred
 # are too noisy for the optimum LogisticRegression reaches. The batch is rounded
 # up to its bucket (padded_rows): the batch size is a compiled shape, so data
-# of 201 to 800 rows compile about 20 programs per model, not one per row count.
+# of 201 to 800 rows compile 17 programs per model, not one per row count.
 AUTO_STEPS_PER_EPOCH = 4
 AUTO_BATCH_MAX = 200
 
@@ -100,10 +100,10 @@ class Paths:
     bits. Tests steer the choice by passing other numbers.
     """
 
-    # XLA: 61-78 and 156-182 us/step against 364 and 426 in TensorFlow's graph
-    # executor for breast cancer's and digits' batches (2-core CPU), but a first compile
-    # costs about 2 s per model and row bucket (types.padded_rows), which the fits
-    # of a search share. Runs of at least this many optimizer steps (max_iter x
+    # XLA: 61-78 and 118-182 us/step against 364 and 426 in TensorFlow's graph
+    # executor for breast cancer's and digits' batches (2-core CPU), but a first
+    # compile costs about 2 s per model, row bucket and batch size (padded_rows),
+    # which the fits of a search share. Runs of at least this many optimizer steps (max_iter x
     # steps per epoch: the defaults' 1000 epochs of any data over 200 rows), or
     # on data of at least this many bytes, are compiled; smaller runs never wait
     # for a compilation. The choice never depends on what is compiled already,
