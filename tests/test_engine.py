@@ -124,10 +124,10 @@ def test_row_buckets_add_at_most_an_eighth(n, padded):
     assert n <= padded <= n * 9 / 8
 
 
-def xla_inputs(n, paths=Paths(xla_min_steps=0)):
+def xla_inputs(n, paths=None):
     """What an XLA run on the first ``n`` rows hands its compiled program: shapes decide a compile."""
     X, Y = problem(600)
-    cfg = config(X[:n], Y[:n], batch_size=32, paths=paths)
+    cfg = config(X[:n], Y[:n], batch_size=32, paths=paths or Paths(xla_min_steps=0))
     data = loop._in_graph_data(cfg, loop.choose_path(cfg, X[:n]), cfg.data,
                                tf.zeros([32], tf.float64), tf.constant(1e-4, tf.float64))
     return [tuple(t.shape) for t in data], int(data.n), float(data.total_w)
