@@ -11,7 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _network, _optimizers, _persistence, _schedules
+from . import _callbacks, _network, _optimizers, _persistence, _schedules
+from ._callbacks import CallbackSupportMixin
 from ._compat import Interval, Options, StrOptions, _fit_context
 from ._engine.types import (
     Adaptive,
@@ -50,7 +51,20 @@ def _per_sample_terms(spec):
     return spec.layer_sizes[-1] if spec.loss == "sigmoid" else 1
 
 
-class LogLossClassifier(ClassifierMixin, BaseEstimator):
+def _model_attributes(coefs, intercepts, classes, multilabel, loss):
+    """The fitted attributes that prediction reads, for weights ``coefs`` and ``intercepts``."""
+    model = {
+        "classes_": classes, "coefs_": coefs, "intercepts_": intercepts,
+        "n_layers_": len(coefs) + 1, "n_outputs_": coefs[-1].shape[1],
+        "out_activation_": "softmax" if loss == "softmax" else "logistic",
+        "_multilabel": multilabel,
+    }
+    if len(coefs) == 1:
+        model.update(coef_=coefs[0].T, intercept_=intercepts[0])
+    return model
+
+
+class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Classifier trained by TensorFlow on mean sigmoid cross-entropy (log loss).
 
     ``fit`` builds a TensorFlow logits model (linear by default; dense hidden
@@ -521,9 +535,12 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         try:
             return self._fit_unguarded(X, y, sample_weight, incremental, classes)
         except BaseException:
-            # validate_data sets n_features_in_ (and feature names) before later checks fail
+            # validate_data sets n_features_in_ (and feature names) before later checks fail;
+            # the callbacks' context stays for their teardown
+            kept = {k: self.__dict__[k] for k in _callbacks.MANAGEMENT_KEYS if k in self.__dict__}
             self.__dict__.clear()
             self.__dict__.update(state)
+            self.__dict__.update(kept)
             raise
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, classes):
@@ -580,14 +597,23 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
                          freeze_params(optimizer_params), dtype.name, sparse=issparse(X),
                          loss=loss)
         data, alpha = (X, Y, weights), self._alpha(spec)
+        n_epochs = 1 if incremental else self.max_iter
+        tasks = None
+        if _callbacks.has_callbacks(self):
+            tasks = _callbacks.FitTasks(
+                self, n_epochs, X, y, sample_weight,
+                self._epoch_attributes(classes, multilabel, spec.loss, continuing,
+                                       self.early_stopping and not (incremental or lbfgs)),
+            )
+        on_epoch = _callbacks.chain(EpochReport(n_epochs, epoch0) if self.verbose else None,
+                                    tasks and tasks.on_epoch)
         with graceful_interrupt() as stop:
             if lbfgs:
                 from ._engine.lbfgs import train_lbfgs  # TensorFlow loads on the first fit only
 
                 result = train_lbfgs(LbfgsConfig(
                     spec, coefs, intercepts, data, alpha=alpha, max_iter=self.max_iter,
-                    tol=self.tol, options=optimizer_params, stop=stop,
-                    on_epoch=EpochReport(self.max_iter, epoch0) if self.verbose else None,
+                    tol=self.tol, options=optimizer_params, stop=stop, on_epoch=on_epoch,
                 ))
                 optimizer_epochs = 0
             else:
@@ -595,7 +621,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
 
                 config, first = self._stochastic_config(
                     spec, coefs, intercepts, data, incremental, continuing, schedule_params,
-                    seed, epoch0, multilabel, rng, stop,
+                    seed, epoch0, multilabel, rng, stop, on_epoch,
                 )
                 result = train_stochastic(config)
                 optimizer_epochs = first + len(result.loss_curve)
@@ -604,11 +630,29 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
         self.alpha_ = alpha
         self._optimizer_epochs = optimizer_epochs
         self._warn(result, incremental, lbfgs)
+        if tasks is not None:
+            tasks.close()
         return self
+
+    def _epoch_attributes(self, classes, multilabel, loss, continuing, early):
+        """For callbacks: ``(coefs, intercepts, losses, scores) -> fitted attributes`` of the
+        model with those weights after this fit's epochs so far (see ``_set_fitted``)."""
+        old_curve = self.loss_curve_ if continuing else np.empty(0)
+        old_scores = list(self.validation_scores_ or []) if continuing and early else []
+
+        def attributes(coefs, intercepts, losses, scores):
+            curve = np.concatenate([old_curve, losses])
+            return {
+                **_model_attributes(coefs, intercepts, classes, multilabel, loss),
+                "loss_curve_": curve, "n_iter_": len(curve),
+                "validation_scores_": old_scores + list(scores) if early else None,
+            }
+
+        return attributes
 
     def _stochastic_config(
         self, spec, coefs, intercepts, data, incremental, continuing, schedule_params, seed,
-        epoch0, multilabel, rng, stop,
+        epoch0, multilabel, rng, stop, on_epoch,
     ):
         """The engine's config for the whole fit, or one partial_fit epoch; and its first epoch.
 
@@ -637,7 +681,7 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
             check_convergence=not incremental, shuffle=self.shuffle, seed=seed, epoch0=epoch0,
             adaptive=adaptive, early_stopping=early, optimizer_state=state, lr_scale=lr_scale,
-            on_epoch=EpochReport(len(epochs), epoch0) if self.verbose else None, stop=stop,
+            on_epoch=on_epoch, stop=stop,
         )
         return config, int(epochs[0])
 
@@ -685,9 +729,11 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             old_scores = self.validation_scores_ if early else None
         else:
             curve, old_rates, old_scores = result.loss_curve, None, None
-        self.classes_ = classes
-        self.coefs_ = result.coefs
-        self.intercepts_ = result.intercepts
+        self.__dict__.update(_model_attributes(result.coefs, result.intercepts, classes,
+                                               multilabel, loss))
+        if len(result.coefs) > 1:
+            for name in ("coef_", "intercept_"):
+                self.__dict__.pop(name, None)
         self.loss_ = result.loss
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)
@@ -709,19 +755,9 @@ class LogLossClassifier(ClassifierMixin, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = float(curve.min()) if curve.size else float(result.loss)
-        self.n_layers_ = len(result.coefs) + 1
-        self.n_outputs_ = result.coefs[-1].shape[1]
-        self.out_activation_ = "softmax" if loss == "softmax" else "logistic"
-        self._multilabel = multilabel
         self._shuffle_seed = seed
         self._optimizer_state = result.optimizer_state
         self._lr_scale = result.lr_scale
-        if len(result.coefs) == 1:
-            self.coef_ = result.coefs[0].T
-            self.intercept_ = result.intercepts[0]
-        else:
-            for name in ("coef_", "intercept_"):
-                self.__dict__.pop(name, None)
 
     def _warn(self, result, incremental, lbfgs):
         if result.status == Status.DIVERGED:

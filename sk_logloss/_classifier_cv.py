@@ -14,7 +14,8 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _network, _optimizers, _schedules
+from . import _callbacks, _network, _optimizers, _schedules
+from ._callbacks import CallbackSupportMixin
 from ._classifier import LogLossClassifier, _per_sample_terms, _quiet_finite_check
 from ._compat import (
     Interval,
@@ -81,7 +82,7 @@ def _delegate(name, summary, returns, meaning, shape):
     return method
 
 
-class LogLossClassifierCV(ClassifierMixin, BaseEstimator):
+class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """LogLossClassifier with its learning rate and alpha chosen by cross-validation.
 
     Every fold x grid point trains side by side in one TensorFlow loop: the
@@ -304,14 +305,17 @@ random_state, verbose : see LogLossClassifier
             scorer = scorer_with_labels(scorer, targets[0])
         score_sw = (self._score_weights(y, targets, sw) if scorer_accepts(scorer, "sample_weight")
                     else None)
+        tasks = None
+        if _callbacks.has_callbacks(self):
+            tasks = _callbacks.SweepTasks(self, X, y, sw, len(grid), len(splits), self.refit)
         start = time.perf_counter()
         too_large = issparse(X) and X.shape[0] * X.shape[1] * X.dtype.itemsize > SWEEP_DENSE_MAX
         refit = None
         if self.optimizer == "lbfgs" or too_large:
-            models = self._fit_one_by_one(X, y, sw, splits, grid)
+            models = self._fit_one_by_one(X, y, sw, splits, grid, tasks)
         else:
             dense = X.toarray() if issparse(X) else X
-            models, refit = self._fit_swept(dense, y, targets, sw, splits, grid)
+            models, refit = self._fit_swept(dense, y, targets, sw, splits, grid, tasks)
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
         scores = np.empty((len(grid), len(splits)))
         score_times = np.empty_like(scores)
@@ -329,9 +333,18 @@ random_state, verbose : see LogLossClassifier
         if self.refit:
             if refit is not None:  # trained in the sweep, on all the rows
                 best = refit(self.best_index_)
+                if tasks is not None:
+                    tasks.refit(best)
             else:
                 best = self._base(**self.best_params_)
-                best.fit(X, y, sample_weight=sample_weight)
+
+                def fit():
+                    best.fit(X, y, sample_weight=sample_weight)
+
+                if tasks is None:
+                    fit()
+                else:
+                    tasks.refit(best, fit)
             self.best_estimator_ = best
             self.alpha_ = best.alpha_
             for name in _FITTED:
@@ -339,6 +352,8 @@ random_state, verbose : see LogLossClassifier
                     setattr(self, name, getattr(best, name))
         else:
             self.alpha_ = self.best_params_["alpha"]
+        if tasks is not None:
+            tasks.close(bool(self.refit))
         return self
 
     def _score_weights(self, y, targets, sw):
@@ -350,18 +365,28 @@ random_state, verbose : see LogLossClassifier
         ones = np.ones(len(Y)) if sw is None else sw
         return ones * class_sample_weights(self.class_weight, classes, y, Y, multilabel, ones)
 
-    def _fit_one_by_one(self, X, y, sw, splits, grid):
+    def _fit_one_by_one(self, X, y, sw, splits, grid, tasks):
         models = {}
+        if tasks is not None:
+            tasks.begin_candidates()
         for f, (train, _) in enumerate(splits):
             for c, params in enumerate(grid):
                 model = self._base(**params)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    model.fit(X[train], y[train], None if sw is None else sw[train])
+                    if tasks is None:
+                        model.fit(X[train], y[train], None if sw is None else sw[train])
+                    else:  # a leaf task that the model's own fit merges with
+                        task = tasks.begin_candidate(f, c, train)
+                        with task.propagate_callback_context(model):
+                            model.fit(X[train], y[train], None if sw is None else sw[train])
+                        tasks.end_candidate(f, c, model)
                 models[f, c] = model
+        if tasks is not None:
+            tasks.end_candidates()
         return models
 
-    def _fit_swept(self, X, y, targets, sw, splits, grid):
+    def _fit_swept(self, X, y, targets, sw, splits, grid, tasks):
         """Every fold x grid point in one sweep; ``(shells to score, refit)``.
 
         When all the rows, as one more fold, take as many steps per epoch as the
@@ -370,9 +395,17 @@ random_state, verbose : see LogLossClassifier
         (a plain fit's state, to rounding); otherwise ``refit`` is None.
         """
         from ._engine.sweep_loop import candidate_result, train_sweep
+        from ._engine.types import steps_per_epoch
 
-        config, fold_classes, seed = self._sweep_config(X, y, targets, sw, splits, grid)
+        config, fold_classes, seed = self._sweep_config(X, y, targets, sw, splits, grid,
+                                                        tasks)
+        if tasks is not None:
+            runs = len({steps_per_epoch(config.batch_size, len(f.train)) for f in config.folds})
+            tasks.begin_sweep(runs * self.max_iter)
         result = train_sweep(config)
+        if tasks is not None:
+            tasks.end_sweep()
+            tasks.begin_candidates()
         models = {}
         for f in range(len(splits)):
             for c, params in enumerate(grid):
@@ -381,6 +414,11 @@ random_state, verbose : see LogLossClassifier
                                   targets[2])
                 shell.n_iter_ = int(result.n_iter[f, c])
                 models[f, c] = shell
+                if tasks is not None:
+                    tasks.begin_candidate(f, c, splits[f][0])
+                    tasks.end_candidate(f, c, shell)
+        if tasks is not None:
+            tasks.end_candidates()
         if len(config.folds) == len(splits):
             return models, None
 
@@ -439,7 +477,7 @@ random_state, verbose : see LogLossClassifier
         return fit_weights(None if sw is None else sw[rows], self.class_weight, X[rows],
                            y[rows], targets)
 
-    def _sweep_config(self, X, y, targets, sw, splits, grid):
+    def _sweep_config(self, X, y, targets, sw, splits, grid, tasks=None):
         """The sweep's config (the CV folds, then all rows if the refit joins the run),
         each fold's classes and the shuffle seed."""
         from ._engine.sweep import PER_CANDIDATE_STATE
@@ -493,7 +531,8 @@ random_state, verbose : see LogLossClassifier
             n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,
             early_stopping=bool(self.early_stopping),
-            on_epoch=_progress if self.verbose else None,
+            on_epoch=_callbacks.chain(_progress if self.verbose else None,
+                                      tasks and tasks.on_sweep_call),
         )
         return config, fold_classes, seed
 

@@ -25,8 +25,8 @@ class EpochReport:
                 stateful_metrics=["loss", "validation score", "learning rate"],
             )
 
-    def __call__(self, epoch, loss, score, rate):
-        """Report epoch ``epoch`` (counted from 1 within this fit)."""
+    def __call__(self, epoch, loss, score, rate, weights=None):
+        """Report epoch ``epoch`` (counted from 1 within this fit); ``weights`` is unused."""
         if self.bar is not None:
             values = [("loss", loss), ("learning rate", rate)]
             if score is not None:

@@ -331,9 +331,13 @@ def test_import_loads_neither_scikit_learn_nor_tensorflow():
 
 # -- the plotting examples -----------------------------------------------
 @pytest.mark.parametrize("script", ["plot_learning_rate_sweep.py", "plot_loss_curves.py",
-                                    "plot_sigmoid_vs_softmax.py"])
+                                    "plot_sigmoid_vs_softmax.py", "plot_callbacks.py"])
 def test_plot_examples_write_their_png(script, tmp_path):
     from matplotlib import image
+
+    from sk_logloss._callbacks import AVAILABLE
+    if script == "plot_callbacks.py" and not AVAILABLE:
+        pytest.skip("sklearn.callback needs scikit-learn 1.9+")
     path = tmp_path / "plot.png"
     out = subprocess.run([sys.executable, str(EXAMPLES / script), "--out", str(path)],
                          capture_output=True, text=True, check=True)
@@ -345,6 +349,12 @@ def test_plot_examples_write_their_png(script, tmp_path):
         rows = re.findall(r"^\s+(adam|sgd)\s+(\S+)\s+(\S+) ± ", out.stdout, re.MULTILINE)
         assert len(rows) == 18
         assert {float(r[1]) for r in rows} == set(np.geomspace(0.001, 0.1, 9).round(5))
+    if script == "plot_callbacks.py":  # per rate: epochs, final training log loss, accuracy
+        rows = re.findall(r"^learning_rate=(\S+)\s+(\d+) epochs\s+log loss (\S+)\s+accuracy (\S+)$",
+                          out.stdout, re.MULTILINE)
+        assert [float(r[0]) for r in rows] == [0.001, 0.01, 0.1]
+        losses = [float(r[2]) for r in rows]
+        assert losses[0] > losses[1] > 0 and all(float(r[3]) > 0.95 for r in rows)
     if script == "plot_sigmoid_vs_softmax.py":  # held-out log loss, accuracy, ECE per loss
         rows = {r[0]: [float(v) for v in r[1:]] for r in re.findall(
             r"^\s+(sigmoid|softmax)\s+(\S+)\s+(\S+)\s+(\S+)$", out.stdout, re.MULTILINE)}

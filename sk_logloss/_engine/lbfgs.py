@@ -87,12 +87,15 @@ def train_lbfgs(config):
             best.update(loss=loss, theta=theta.copy())
         return loss, grad
 
-    curve = []
+    curve, stopped = [], []
 
     def callback(intermediate_result):
         curve.append(float(intermediate_result.fun))
-        if config.on_epoch is not None:
-            config.on_epoch(len(curve), curve[-1], None, float("nan"))
+        if config.on_epoch is not None and config.on_epoch(
+                len(curve), curve[-1], None, float("nan"),
+                lambda: fb.unflatten(intermediate_result.x)):
+            stopped.append(True)
+            raise StopIteration
         if config.stop is not None and config.stop.requested:
             raise StopIteration
 
@@ -103,7 +106,7 @@ def train_lbfgs(config):
             options={**lbfgs_options(config.options), "maxiter": config.max_iter,
                      "gtol": config.tol},
         )
-    theta, loss, status = _outcome(res, best, theta0, config)
+    theta, loss, status = _outcome(res, best, theta0, config, bool(stopped))
     coefs, intercepts = fb.unflatten(theta)
     if not np.isfinite(loss):  # no finite point was evaluated: NumPy's saturating objective
         loss = numpy_objective(X, Y, w, coefs, intercepts, spec.activation, config.alpha,
@@ -114,13 +117,15 @@ def train_lbfgs(config):
     )
 
 
-def _outcome(res, best, theta0, config):
+def _outcome(res, best, theta0, config, stopped):
     """``(theta, loss, status)`` of a finished run; an overflow falls back to ``best``."""
     if not (np.isfinite(res.fun) and np.isfinite(res.x).all()):
         if best["theta"] is None:
             return theta0, np.nan, Status.DIVERGED
         return best["theta"], best["loss"], Status.DIVERGED
-    if res.status == 0:
+    if stopped:
+        status = Status.STOPPED
+    elif res.status == 0:
         status = Status.CONVERGED
     elif config.stop is not None and config.stop.requested:
         status = Status.INTERRUPTED

@@ -42,10 +42,12 @@ class RunLog:
 
     early: bool
     on_epoch: object
+    weights: object = None  # () -> (coefs, intercepts) now, for on_epoch
     curve: list = field(default_factory=list)
     scores: list = field(default_factory=list)
     rates: list = field(default_factory=list)
     diverged_rate: float | None = None  # the learning rate of a diverged epoch
+    stopped: bool = False  # on_epoch asked to stop
 
     def record(self, losses, scores, rates):
         self.curve.extend(np.asarray(losses).tolist())
@@ -54,7 +56,8 @@ class RunLog:
             self.scores.extend(np.asarray(scores).tolist())
         if self.on_epoch is not None and len(losses):
             score = self.scores[-1] if self.early else None
-            self.on_epoch(len(self.curve), self.curve[-1], score, self.rates[-1])
+            self.stopped = bool(self.on_epoch(len(self.curve), self.curve[-1], score,
+                                              self.rates[-1], self.weights))
 
 
 def train_stochastic(config):
@@ -76,7 +79,7 @@ def train_stochastic(config):
         val = (no_rows(spec.sparse, dtype, d), tf.zeros([0, Y.shape[1]], tf.int8),
                tf.zeros([0], dtype))
     epoch_rules = rules.host_rules(config, dtype)
-    log = RunLog(early=validation is not None, on_epoch=config.on_epoch)
+    log = RunLog(early=validation is not None, on_epoch=config.on_epoch, weights=trainer.weights)
     with first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock:
         trainer.reset(config.coefs, config.intercepts, config.optimizer_state)
         state = rules.first_state(config.lr_scale, dtype)
@@ -151,4 +154,6 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
             ran -= 1
             log.diverged_rate = float(used[ran])
         log.record(end.losses.numpy()[:ran], end.scores.numpy()[:ran], used[:ran])
+        if log.stopped and status == Status.RUNNING:
+            status = Status.STOPPED
     return status, state

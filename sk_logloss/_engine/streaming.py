@@ -89,6 +89,8 @@ def run(trainer, config, xla, template, alpha, validation, epoch_rules, state, r
             run_log.diverged_rate = float(rate)
             break
         run_log.record([float(loss)], [float(score)], [float(rate)])
+        if run_log.stopped and status == Status.RUNNING:
+            status = Status.STOPPED
         if status != Status.RUNNING:
             break
     return status, state

@@ -56,6 +56,7 @@ class Status(enum.IntEnum):
     DIVERGED = 2
     INTERRUPTED = 3
     MAX_FUN = 4  # L-BFGS: stopped by its budget of loss evaluations
+    STOPPED = 5  # an epoch callback asked to stop (scikit-learn's callback API)
     MAX_ITER = 0  # L-BFGS: stopped by max_iter (the same as RUNNING)
 
 
@@ -149,8 +150,10 @@ class StochasticConfig:
     an int8 0/1 label matrix, float weights. ``rates`` holds the scheduled
     learning rate of each epoch to run (its length is the number of epochs).
     ``seed`` (below 2**64) and the global epoch index from ``epoch0`` drive the
-    shuffling. ``on_epoch(epoch, loss, score, rate)`` is called after each
-    epoch; ``stop`` (with a ``requested`` attribute) is polled between calls.
+    shuffling. ``on_epoch(epoch, loss, score, rate, weights)`` is called after
+    each epoch (``weights()`` gives that epoch's ``(coefs, intercepts)``); a
+    true return value stops the run. ``stop`` (with a ``requested``
+    attribute) is polled between calls.
     """
 
     spec: ModelSpec
