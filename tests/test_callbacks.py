@@ -314,3 +314,25 @@ def test_progress_bar_shows_the_sweep(iris, capsys):
     out = capsys.readouterr().out
     assert "LogLossClassifierCV - sweep" in out and "LogLossClassifierCV - candidates" in out
     assert "100%" in out and not any(f"{p}%" in out for p in range(10, 100))
+
+
+@needs_callbacks
+def test_cv_nested_in_a_pipeline_and_a_search(iris, capsys):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X, y = iris
+    X = X * 5 + 2
+    mon = monitor()
+    cv = LogLossClassifierCV(learning_rates=[0.03, 0.1], cv=2, max_iter=30, random_state=0)
+    pipe = fit_quiet(make_pipeline(StandardScaler(), clone(cv).set_callbacks(mon)), X, y)
+    log = mon.get_logs()
+    assert len(rows(log, "candidate-split-fit")) == 4
+    np.testing.assert_allclose(rows(log, "fit")[0]["neg_log_loss"],
+                               -log_loss(y, pipe.predict_proba(X)), rtol=1e-12)
+    search = GridSearchCV(make_pipeline(StandardScaler(), cv),
+                          {"loglossclassifiercv__loss": ["sigmoid", "softmax"]}, cv=2)
+    fit_quiet(search.set_callbacks(ProgressBar(max_propagation_depth=None)), X, y)
+    out = capsys.readouterr().out
+    assert "Pipeline - fit" in out and "LogLossClassifierCV - sweep" in out
+    assert "100%" in out and not any(f"{p}%" in out for p in range(10, 100))
