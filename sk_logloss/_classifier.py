@@ -30,6 +30,7 @@ from ._validation import (
     encode_targets,
     fit_weights,
     make_rng,
+    validation_split,
 )
 
 
@@ -49,6 +50,24 @@ def _per_sample_terms(spec):
     LogisticRegression's one-vs-rest problems taken together.
     """
     return spec.layer_sizes[-1] if spec.loss == "sigmoid" else 1
+
+
+# The "auto" values of the settings whose best value differs between a linear model and a
+# network (hidden layers): (linear, network). Measured by benchmarks/quality.py, the linear
+# ones in issue 14, the network ones in issue 24 (README, "The defaults, and why").
+_AUTO = {
+    "learning_rate": (0.1, 0.003),
+    "early_stopping": (False, True),  # a network's only with 10 held-out rows or more
+    "n_iter_no_change": (10, 30),
+    # over the cross-entropies a row's loss averages (_per_sample_terms); a network's is
+    # further divided by the square root of its number of logits (see _alpha)
+    "alpha": (1.0, 2.5),
+}
+
+
+# "auto" early stopping holds out at least this many rows (validation_fraction * n): a
+# validation score over fewer is noise (5 rows stopped a class-weighted network early)
+AUTO_EARLY_STOPPING_MIN_ROWS = 10
 
 
 def _model_attributes(coefs, intercepts, classes, multilabel, loss):
@@ -107,9 +126,10 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``batch_size``, ``shuffle`` and ``early_stopping``, runs at most
         ``max_iter`` iterations and stops when the largest gradient entry is
         below ``tol``.
-    learning_rate : float, default=0.1
+    learning_rate : float or "auto", default="auto"
         Initial step size of the optimizer; sweep it from 0.001 to 0.1. The
         default schedule lowers it once the loss stalls (see Notes).
+        ``"auto"``: 0.1 for a linear model, 0.003 with hidden layers.
     optimizer_params : dict, default=None
         Extra arguments of the optimizer, such as ``{"momentum": 0.9,
         "nesterov": True}`` for ``"sgd"``, ``{"beta_1": 0.8}`` for
@@ -146,12 +166,16 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         for the sigmoid loss (which averages ``n_outputs_`` cross-entropies
         per row), so that a tolerance means the same for any number of
         classes; for L-BFGS the gradient tolerance.
-    n_iter_no_change : int or np.inf, default=10
+    n_iter_no_change : int, np.inf or "auto", default="auto"
         Training stops once the loss (or validation score) has not improved
         by ``tol`` for more than this many epochs in a row; ``np.inf`` never
-        stops on it (as in MLPClassifier).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data and stop when
+        stops on it (as in MLPClassifier). ``"auto"``: 10 for a linear model,
+        30 with hidden layers.
+    early_stopping : bool or "auto", default="auto"
+        ``"auto"``: False for a linear model, True with hidden layers (a
+        network regularized by its validation score; see Notes) when
+        ``validation_fraction * n_samples`` is at least 10 rows. True: hold
+        out ``validation_fraction`` of the training data and stop when
         its validation score (minus its weighted mean sigmoid cross-entropy,
         like scikit-learn's ``neg_log_loss``) stops improving by ``tol``; the
         weights of the best validation score are restored. The split is stratified by class and
@@ -160,10 +184,11 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     alpha : float or "auto", default="auto"
-        L2 penalty on the weights (not the intercepts). ``"auto"`` is the
-        penalty of ``LogisticRegression()`` (``C=1``) in this objective:
-        ``1 / n_outputs_`` for the sigmoid loss, ``1`` for the softmax loss
-        (MLPClassifier's default is ``1e-4``). The objective is
+        L2 penalty on the weights (not the intercepts). ``"auto"``, for a
+        linear model, is the penalty of ``LogisticRegression()`` (``C=1``) in
+        this objective: ``1 / n_outputs_`` for the sigmoid loss, ``1`` for the
+        softmax loss (MLPClassifier's default is ``1e-4``); with hidden layers
+        ``2.5 / sqrt(n_outputs_)`` times that (see Notes). The objective is
         ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / sum_i w_i`` over the
         training set, with ``w_i`` the sample weights (times the class
         weights) and ``l_i`` the mean sigmoid cross-entropy of row ``i``. A
@@ -268,8 +293,15 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     (a constant rate leaves the weights at the minibatch noise floor, a small
     one moves too slowly along flat directions); ``tol`` is taken on the loss
     summed over the logits, so the sigmoid loss's mean over K classes does
-    not stop training K times too early. With hidden layers the same rules
-    apply; set ``alpha`` (MLPClassifier uses ``1e-4``) to regularize less.
+    not stop training K times too early. A network (hidden layers) has its
+    own "auto" values, chosen on the same sets plus nonlinear ones
+    (``benchmarks/quality.py --hidden``, against ``MLPClassifier``): Adam at
+    0.003, early stopping with a patience of 30 epochs, and ``alpha``
+    ``2.5 / sqrt(n_outputs_)`` times the linear one. Overfitting is what
+    decides a network's log loss: a fixed penalty suits some sets and not
+    others, while the validation score stops each where it starts to
+    overfit; the penalty on top keeps small sets (breast cancer) from
+    stopping on a noisy validation score.
 
     Ctrl-C during ``fit`` (in the main thread) stops training at the end of
     the current call into TensorFlow (at most 20,000 optimizer steps, or one
@@ -343,15 +375,16 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         "activation": [StrOptions(set(_network.ACTIVATIONS))],
         "loss": [StrOptions({"sigmoid", "softmax"})],
         "optimizer": [StrOptions(set(_optimizers.OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer_params": [dict, None],
         "learning_rate_schedule": [StrOptions(set(_schedules.SCHEDULES))],
         "schedule_params": [dict, None],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
-        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf}),
+                             StrOptions({"auto"})],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -368,15 +401,15 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         activation="relu",
         loss="sigmoid",
         optimizer="adam",
-        learning_rate=0.1,
+        learning_rate="auto",
         optimizer_params=None,
         learning_rate_schedule="adaptive",
         schedule_params=None,
         batch_size="auto",
         max_iter=1000,
         tol=1e-5,
-        n_iter_no_change=10,
-        early_stopping=False,
+        n_iter_no_change="auto",
+        early_stopping="auto",
         validation_fraction=0.1,
         alpha="auto",
         class_weight=None,
@@ -598,12 +631,12 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                          loss=loss)
         data, alpha = (X, Y, weights), self._alpha(spec)
         n_epochs = 1 if incremental else self.max_iter
+        early = not (incremental or lbfgs) and self._early_stopping(X, Y, weights, multilabel)
         tasks = None
         if _callbacks.has_callbacks(self):
             tasks = _callbacks.FitTasks(
                 self, n_epochs, X, y, sample_weight,
-                self._epoch_attributes(classes, multilabel, spec.loss, continuing,
-                                       self.early_stopping and not (incremental or lbfgs)),
+                self._epoch_attributes(classes, multilabel, spec.loss, continuing, early),
             )
         on_epoch = _callbacks.chain(EpochReport(n_epochs, epoch0) if self.verbose else None,
                                     tasks and tasks.on_epoch)
@@ -621,12 +654,11 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
                 config, first = self._stochastic_config(
                     spec, coefs, intercepts, data, incremental, continuing, schedule_params,
-                    seed, epoch0, multilabel, rng, stop, on_epoch,
+                    seed, epoch0, multilabel, rng, stop, on_epoch, early,
                 )
                 result = train_stochastic(config)
                 optimizer_epochs = first + len(result.loss_curve)
-        self._set_fitted(result, classes, multilabel, continuing, incremental, seed, lbfgs,
-                         spec.loss)
+        self._set_fitted(result, classes, multilabel, continuing, seed, lbfgs, spec.loss, early)
         self.alpha_ = alpha
         self._optimizer_epochs = optimizer_epochs
         self._warn(result, incremental, lbfgs)
@@ -652,7 +684,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _stochastic_config(
         self, spec, coefs, intercepts, data, incremental, continuing, schedule_params, seed,
-        epoch0, multilabel, rng, stop, on_epoch,
+        epoch0, multilabel, rng, stop, on_epoch, early,
     ):
         """The engine's config for the whole fit, or one partial_fit epoch; and its first epoch.
 
@@ -664,23 +696,23 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             state, lr_scale, first = self._optimizer_state, self._lr_scale, self._optimizer_epochs
         epochs = np.array([first]) if incremental else np.arange(self.max_iter)
         rates = _schedules.rates(
-            self.learning_rate_schedule, schedule_params, self.learning_rate, epochs,
-            self.max_iter,
+            self.learning_rate_schedule, schedule_params, self._setting("learning_rate"),
+            epochs, self.max_iter,
         )
         adaptive = None
         if self.learning_rate_schedule == "adaptive":
             adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
-        early = None
-        if self.early_stopping and not incremental:  # its split key follows the shuffle seed
+        stopping = None
+        if early:  # its split key follows the shuffle seed
             key = int(rng.integers(0, 2**64, dtype=np.uint64))
-            early = EarlyStopping(self.validation_fraction, key, multilabel)
+            stopping = EarlyStopping(self.validation_fraction, key, multilabel)
         config = StochasticConfig(
             spec, coefs, intercepts, data, rates=rates, alpha=self._alpha(spec),
             batch_size=None if self.batch_size == "auto" else self.batch_size,
             tol=self.tol / _per_sample_terms(spec),
-            n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
+            n_iter_no_change=int(min(self._setting("n_iter_no_change"), np.iinfo(np.int32).max)),
             check_convergence=not incremental, shuffle=self.shuffle, seed=seed, epoch0=epoch0,
-            adaptive=adaptive, early_stopping=early, optimizer_state=state, lr_scale=lr_scale,
+            adaptive=adaptive, early_stopping=stopping, optimizer_state=state, lr_scale=lr_scale,
             on_epoch=on_epoch, stop=stop,
         )
         return config, int(epochs[0])
@@ -706,10 +738,34 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
 
     def _alpha(self, spec):
-        """The L2 penalty used: ``alpha``, or for "auto" that of ``LogisticRegression(C=1)``."""
+        """The L2 penalty used: ``alpha``, or its "auto" value (see the class docstring)."""
         if self.alpha == "auto":
-            return 1.0 / _per_sample_terms(spec)
+            if len(spec.layer_sizes) == 2:  # linear: LogisticRegression(C=1)'s penalty
+                return _AUTO["alpha"][0] / _per_sample_terms(spec)
+            outputs = spec.layer_sizes[-1]
+            return _AUTO["alpha"][1] / (np.sqrt(outputs) * _per_sample_terms(spec))
         return float(self.alpha)
+
+    def _early_stopping(self, X, Y, weights, multilabel):
+        """Whether a fit on ``(X, Y, weights)`` stops early: ``early_stopping``, or for "auto"
+        a network's, given enough rows to hold out and a class it can split."""
+        if not (isinstance(self.early_stopping, str) and self.early_stopping == "auto"):
+            return bool(self.early_stopping)
+        if not self._setting("early_stopping") or (
+                self.validation_fraction * X.shape[0] < AUTO_EARLY_STOPPING_MIN_ROWS):
+            return False
+        # a class with two distinct rows of positive weight (the split's need; any key)
+        groups = np.zeros(X.shape[0], np.int64) if multilabel else (
+            Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1))
+        return bool(validation_split(X, groups, weights, self.validation_fraction, 0).any())
+
+    def _setting(self, name):
+        """Parameter ``name``'s value for a fit: as given, or its "auto" value for this
+        architecture (linear or network)."""
+        value = getattr(self, name)
+        if isinstance(value, str) and value == "auto":
+            return _AUTO[name][len(self._hidden_sizes()) > 0]
+        return value
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -720,9 +776,8 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _set_fitted(self, result, classes, multilabel, continuing, incremental, seed, lbfgs,
-                    loss):
-        early = self.early_stopping and not incremental and not lbfgs
+    def _set_fitted(self, result, classes, multilabel, continuing, seed, lbfgs, loss, early):
+        """Store a run's outcome; ``early``: whether it stopped early (on a validation split)."""
         if continuing:
             curve = np.concatenate([self.loss_curve_, result.loss_curve])
             old_rates = self.learning_rate_curve_
@@ -768,7 +823,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
             rate = "" if lbfgs else (
                 f" at learning rate {result.diverged_rate:.6g} (learning_rate="
-                f"{self.learning_rate}, schedule {self.learning_rate_schedule!r})"
+                f"{self._setting('learning_rate')}, schedule {self.learning_rate_schedule!r})"
             )
             warnings.warn(
                 f"Training diverged at {step} {at}{rate}: the loss, the weights or the "
@@ -807,14 +862,14 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"Training stopped because the loss no longer improved, but it ended higher "
                 f"than it started (epoch loss {result.loss_curve[0]:.6g} first, "
-                f"{result.loss_curve[-1]:.6g} last): learning_rate={self.learning_rate} is "
+                f"{result.loss_curve[-1]:.6g} last): learning_rate={self._setting('learning_rate')} is "
                 f"probably too large. Lower learning_rate.",
                 ConvergenceWarning,
             )
         elif result.status == Status.RUNNING and not incremental:
             warnings.warn(
                 f"Reached max_iter={self.max_iter} epochs before the loss converged "
-                f"(tol={self.tol}, n_iter_no_change={self.n_iter_no_change}); raise "
+                f"(tol={self.tol}, n_iter_no_change={self._setting('n_iter_no_change')}); raise "
                 f"max_iter or learning_rate.",
                 ConvergenceWarning,
             )

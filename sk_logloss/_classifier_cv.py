@@ -191,8 +191,8 @@ random_state, verbose : see LogLossClassifier
         batch_size="auto",
         max_iter=1000,
         tol=1e-5,
-        n_iter_no_change=10,
-        early_stopping=False,
+        n_iter_no_change="auto",
+        early_stopping="auto",
         validation_fraction=0.1,
         class_weight=None,
         shuffle=True,
@@ -310,8 +310,10 @@ random_state, verbose : see LogLossClassifier
             tasks = _callbacks.SweepTasks(self, X, y, sw, len(grid), len(splits), self.refit)
         start = time.perf_counter()
         too_large = issparse(X) and X.shape[0] * X.shape[1] * X.dtype.itemsize > SWEEP_DENSE_MAX
+        # one early-stopping setting per sweep: "auto" may differ between folds of ~100 rows
+        mixed = len({self._fold_stops_early(X, y, sw, train) for train, _ in splits}) > 1
         refit = None
-        if self.optimizer == "lbfgs" or too_large:
+        if self.optimizer == "lbfgs" or too_large or mixed:
             models = self._fit_one_by_one(X, y, sw, splits, grid, tasks)
         else:
             dense = X.toarray() if issparse(X) else X
@@ -428,8 +430,8 @@ random_state, verbose : see LogLossClassifier
             trained = candidate_result(config, result, len(splits), c, rows)
             best = self._base(**grid[c])
             self._copy_features(best)
-            best._set_fitted(trained, targets[0], targets[2], False, False, seed, False,
-                             config.spec.loss)
+            best._set_fitted(trained, targets[0], targets[2], False, seed, False,
+                             config.spec.loss, config.early_stopping)
             best.alpha_ = float(config.alphas[c])
             best._optimizer_epochs = len(trained.loss_curve)
             best._warn(trained, False, False)
@@ -471,6 +473,13 @@ random_state, verbose : see LogLossClassifier
             )
         return opt_params
 
+    def _fold_stops_early(self, X, y, sw, rows):
+        """Whether a plain fit on ``rows`` stops early (``early_stopping="auto"`` depends on
+        them)."""
+        targets = encode_targets(y[rows])
+        weights = self._train_weights(X, y, sw, rows, targets)
+        return self._base()._early_stopping(X[rows], targets[1], weights, targets[2])
+
     def _train_weights(self, X, y, sw, rows, targets):
         """The weights a plain fit on ``rows`` (whose encoded targets are ``targets``)
         trains with."""
@@ -507,39 +516,42 @@ random_state, verbose : see LogLossClassifier
         rng = make_rng(self.random_state)
         coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, X.dtype)
         seed = int(rng.integers(0, 2**64, dtype=np.uint64))
-        split = self._validation_split(X, Y, multilabel, rng)
+        base = self._base()
+        early = self._fold_stops_early(X, y, sw, splits[0][0])  # the same for every fold here
+        split = self._validation_split(X, Y, multilabel, rng, early)
         sweep_folds = [split(train, w) for train, w in folds]
         batch = None if self.batch_size == "auto" else self.batch_size
         steps = {steps_per_epoch(batch, len(f.train)) for f in sweep_folds}
         if self.refit and self.optimizer in PER_CANDIDATE_STATE:
             everything = np.arange(X.shape[0])
             whole = split(everything, self._train_weights(X, y, sw, everything, targets))
-            if steps_per_epoch(batch, len(whole.train)) in steps:
+            if (steps_per_epoch(batch, len(whole.train)) in steps
+                    and self._fold_stops_early(X, y, sw, everything) == early):
                 sweep_folds.append(whole)  # the refit joins the run at no extra step
         per_row = _per_sample_terms(spec)
         epochs = np.arange(self.max_iter)
         rates = np.stack([_schedules.rates(self.learning_rate_schedule, schedule_params,
                                            p["learning_rate"], epochs, self.max_iter)
                           for p in grid])
-        alphas = np.array([1.0 / per_row if p["alpha"] == "auto" else p["alpha"] for p in grid])
+        alphas = np.array([base.set_params(alpha=p["alpha"])._alpha(spec) for p in grid])
         adaptive = None
         if self.learning_rate_schedule == "adaptive":
             adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
         config = SweepConfig(
             spec, X, Y, sweep_folds, coefs, intercepts, rates, alphas, batch_size=batch,
             tol=self.tol / per_row,
-            n_iter_no_change=int(min(self.n_iter_no_change, np.iinfo(np.int32).max)),
+            n_iter_no_change=int(min(base._setting("n_iter_no_change"), np.iinfo(np.int32).max)),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,
-            early_stopping=bool(self.early_stopping),
+            early_stopping=early,
             on_epoch=_callbacks.chain(_progress if self.verbose else None,
                                       tasks and tasks.on_sweep_call),
         )
         return config, fold_classes, seed
 
-    def _validation_split(self, X, Y, multilabel, rng):
+    def _validation_split(self, X, Y, multilabel, rng, early):
         """``split(rows, w)``: a :class:`Fold` of training (and, with early stopping,
         validation) rows, split as a plain fit on those rows splits them."""
-        if not self.early_stopping:
+        if not early:
             return lambda rows, w: Fold(rows.astype(np.int32), w, np.zeros(0, np.int32),
                                         np.zeros(0, w.dtype))
         from ._engine.early_stopping import validation_mask

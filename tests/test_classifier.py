@@ -45,7 +45,8 @@ def numpy_objective(model, X, Y, w, alpha):
 def test_reported_loss_is_mean_sigmoid_cross_entropy(binary, hidden):
     X, y = binary
     w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
-    model = LogLossClassifier(hidden_layer_sizes=hidden, alpha=1e-2, random_state=0)
+    model = LogLossClassifier(hidden_layer_sizes=hidden, alpha=1e-2, early_stopping=False,
+                              random_state=0)
     model.fit(X, y, sample_weight=w)
     expected = numpy_objective(model, X, y[:, None], w, alpha=1e-2)
     assert model.loss_ == pytest.approx(expected, rel=1e-9)

@@ -126,3 +126,74 @@ def test_defaults_reach_logistic_regressions_cv_log_loss(data, loss):
                                   scoring="neg_log_loss").mean()
     if data is not load_breast_cancer:
         assert before > 1.10 * exact
+
+
+def _moons():
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(600, noise=0.3, random_state=0)
+    return np.hstack([X, np.random.default_rng(0).normal(size=(600, 8))]), y
+
+
+@pytest.mark.parametrize("data", [load_breast_cancer, load_wine, _moons])
+@pytest.mark.parametrize("loss", ["sigmoid", "softmax"])
+def test_network_defaults_reach_mlp_classifiers_cv_log_loss(data, loss):
+    """Issue 24 on a few sets: a network at its defaults within 1.10x of MLPClassifier's."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = data() if data is _moons else data(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    ours = -cross_val_score(make_pipeline(StandardScaler(), LogLossClassifier(
+        hidden_layer_sizes=(100,), loss=loss, random_state=0)), X, y, cv=cv,
+        scoring="neg_log_loss").mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = -cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(
+            hidden_layer_sizes=(100,), random_state=0)), X, y, cv=cv,
+            scoring="neg_log_loss").mean()
+    assert ours <= 1.10 * mlp
+
+
+def test_network_auto_values():
+    """What "auto" resolves to: the linear model's issue-14 values, a network's issue-24 ones."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    linear = fit_quiet(LogLossClassifier(max_iter=3, random_state=0), X, y)
+    assert linear.alpha_ == 1 / 3 and linear.validation_scores_ is None
+    assert linear.learning_rate_curve_[0] == np.float32(0.1)
+    net = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0), X, y)
+    assert net.alpha_ == pytest.approx(2.5 / (np.sqrt(3) * 3))  # sigmoid: 3 logits averaged
+    assert len(net.validation_scores_) == 3  # early stopping
+    assert net.learning_rate_curve_[0] == np.float32(0.003)
+    soft = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), loss="softmax", max_iter=3,
+                                       random_state=0), X, y)
+    assert soft.alpha_ == pytest.approx(2.5 / np.sqrt(3))
+    explicit = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), learning_rate=0.003,
+                                           early_stopping=True, n_iter_no_change=30,
+                                           alpha=2.5 / (np.sqrt(3) * 3), max_iter=3,
+                                           random_state=0), X, y)
+    np.testing.assert_array_equal(explicit.coefs_[0], net.coefs_[0])
+    assert LogLossClassifier().get_params()["learning_rate"] == "auto"
+
+
+def test_auto_early_stopping_needs_ten_held_out_rows():
+    """A network stops early by default only with 10 rows or more to hold out; a search whose
+    folds straddle that fits them one by one, as GridSearchCV does (equal scores)."""
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV
+
+    from sk_logloss import LogLossClassifierCV
+
+    X, y = make_classification(124, 5, random_state=0)
+    net = {"hidden_layer_sizes": (4,), "max_iter": 5, "random_state": 0}
+    assert fit_quiet(LogLossClassifier(**net), X[:99], y[:99]).validation_scores_ is None
+    assert len(fit_quiet(LogLossClassifier(**net), X[:100], y[:100]).validation_scores_) == 5
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)  # training folds of 99 and 100 rows
+    assert {len(train) for train, _ in cv.split(X, y)} == {99, 100}
+    ours = fit_quiet(LogLossClassifierCV(learning_rates=[0.01, 0.1], cv=cv, **net), X, y)
+    grid = fit_quiet(GridSearchCV(LogLossClassifier(**net), {"learning_rate": [0.01, 0.1]},
+                                  cv=cv, scoring="neg_log_loss"), X, y)
+    for k in range(5):
+        np.testing.assert_allclose(ours.cv_results_[f"split{k}_test_score"],
+                                   grid.cv_results_[f"split{k}_test_score"], rtol=1e-12)
+    assert len(ours.best_estimator_.validation_scores_) == 5  # the refit: 124 rows

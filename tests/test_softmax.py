@@ -62,7 +62,8 @@ def test_reported_loss_is_the_weighted_softmax_cross_entropy(wine, hidden):
     X, y = wine
     w = np.random.default_rng(0).uniform(0.5, 2, len(y))
     model = fit_quiet(LogLossClassifier(loss="softmax", hidden_layer_sizes=hidden, alpha=0.01,
-                                        max_iter=40, random_state=0), X, y, sample_weight=w)
+                                        max_iter=40, early_stopping=False, random_state=0),
+                      X, y, sample_weight=w)
     assert model.loss_ == pytest.approx(numpy_softmax_objective(model, X, y, w, 0.01), rel=1e-9)
 
 
