@@ -632,14 +632,8 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         data, alpha = (X, Y, weights), self._alpha(spec)
         n_epochs = 1 if incremental else self.max_iter
         early = not (incremental or lbfgs) and self._early_stopping(X, Y, weights, multilabel)
-        tasks = None
-        if _callbacks.has_callbacks(self):
-            tasks = _callbacks.FitTasks(
-                self, n_epochs, X, y, sample_weight,
-                self._epoch_attributes(classes, multilabel, spec.loss, continuing, early),
-            )
-        on_epoch = _callbacks.chain(EpochReport(n_epochs, epoch0) if self.verbose else None,
-                                    tasks and tasks.on_epoch)
+        tasks, on_epoch = self._epoch_hooks(n_epochs, epoch0, (X, y, sample_weight), (
+            classes, multilabel, spec.loss, continuing, early))
         with graceful_interrupt() as stop:
             if lbfgs:
                 from ._engine.lbfgs import train_lbfgs  # TensorFlow loads on the first fit only
@@ -665,6 +659,18 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if tasks is not None:
             tasks.close()
         return self
+
+    def _epoch_hooks(self, n_epochs, epoch0, data, model):
+        """``(tasks, on_epoch)``: the callbacks' :class:`~._callbacks.FitTasks` (None without
+        callbacks) and the engine's epoch hook, which also drives ``verbose``'s report;
+        ``data`` is the fit's ``(X, y, sample_weight)``, ``model`` the arguments of
+        :meth:`_epoch_attributes`."""
+        tasks = None
+        if _callbacks.has_callbacks(self):
+            tasks = _callbacks.FitTasks(self, n_epochs, *data, self._epoch_attributes(*model))
+        on_epoch = _callbacks.chain(EpochReport(n_epochs, epoch0) if self.verbose else None,
+                                    tasks and tasks.on_epoch)
+        return tasks, on_epoch
 
     def _epoch_attributes(self, classes, multilabel, loss, continuing, early):
         """For callbacks: ``(coefs, intercepts, losses, scores) -> fitted attributes`` of the

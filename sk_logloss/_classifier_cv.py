@@ -333,20 +333,7 @@ random_state, verbose : see LogLossClassifier
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.learning_rate_ = self.best_params_["learning_rate"]
         if self.refit:
-            if refit is not None:  # trained in the sweep, on all the rows
-                best = refit(self.best_index_)
-                if tasks is not None:
-                    tasks.refit(best)
-            else:
-                best = self._base(**self.best_params_)
-
-                def fit():
-                    best.fit(X, y, sample_weight=sample_weight)
-
-                if tasks is None:
-                    fit()
-                else:
-                    tasks.refit(best, fit)
+            best = self._refit(X, y, sample_weight, refit, tasks)
             self.best_estimator_ = best
             self.alpha_ = best.alpha_
             for name in _FITTED:
@@ -357,6 +344,25 @@ random_state, verbose : see LogLossClassifier
         if tasks is not None:
             tasks.close(bool(self.refit))
         return self
+
+    def _refit(self, X, y, sample_weight, refit, tasks):
+        """The best grid point on all the rows: trained in the sweep (``refit``) or fitted
+        now; reported to the callbacks' ``tasks`` if any."""
+        if refit is not None:  # trained in the sweep, on all the rows
+            best = refit(self.best_index_)
+            if tasks is not None:
+                tasks.refit(best)
+            return best
+        best = self._base(**self.best_params_)
+
+        def fit():
+            best.fit(X, y, sample_weight=sample_weight)
+
+        if tasks is None:
+            fit()
+        else:
+            tasks.refit(best, fit)
+        return best
 
     def _score_weights(self, y, targets, sw):
         """The test rows' weights for the scorer: ``sample_weight`` times, with a
