@@ -134,7 +134,7 @@ class SweepTasks:
         self.root.call_on_fit_task_begin(estimator=estimator, **self._data(None))
         self.sweep = self.epoch = self.candidates = None
         self.tasks = {}
-        self.done = 0  # epochs of the current run reported
+        self.done = 0  # epochs of the sweep's runs reported
 
     def _metadata(self, rows):
         if self.sample_weight is None:
@@ -159,9 +159,8 @@ class SweepTasks:
         return task
 
     def on_sweep_call(self, done, running):
-        """The sweep engine's hook after each call: ``done`` epochs of this run so far."""
-        new = done - self.done if done >= self.done else done  # a new run starts from 0
-        self.done = done
+        """The sweep engine's hook after each call: ``done`` epochs of its runs so far."""
+        new, self.done = done - self.done, done
         for _ in range(new):
             self.epoch.call_on_fit_task_end(estimator=self.estimator)
             self.epoch = self._begin_epoch()

@@ -26,11 +26,11 @@ from ._engine.types import (
 from ._interrupt import graceful_interrupt
 from ._progress import EpochReport
 from ._validation import (
+    can_hold_out,
     check_sparse_columns,
     encode_targets,
     fit_weights,
     make_rng,
-    validation_split,
 )
 
 
@@ -631,7 +631,8 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                          loss=loss)
         data, alpha = (X, Y, weights), self._alpha(spec)
         n_epochs = 1 if incremental else self.max_iter
-        early = not (incremental or lbfgs) and self._early_stopping(X, Y, weights, multilabel)
+        early = not (incremental or lbfgs) and self._early_stopping(
+            X.shape[0], lambda: (X, Y, weights, multilabel))
         tasks, on_epoch = self._epoch_hooks(n_epochs, epoch0, (X, y, sample_weight), (
             classes, multilabel, spec.loss, continuing, early))
         with graceful_interrupt() as stop:
@@ -752,18 +753,16 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return _AUTO["alpha"][1] / (np.sqrt(outputs) * _per_sample_terms(spec))
         return float(self.alpha)
 
-    def _early_stopping(self, X, Y, weights, multilabel):
-        """Whether a fit on ``(X, Y, weights)`` stops early: ``early_stopping``, or for "auto"
-        a network's, given enough rows to hold out and a class it can split."""
+    def _early_stopping(self, n_samples, data):
+        """Whether a fit on ``n_samples`` rows stops early: ``early_stopping``, or for "auto"
+        a network's, given enough rows to hold out and a class to split; ``data()`` gives
+        the fit's ``(X, Y, weights, multilabel)``, asked only for that last check."""
         if not (isinstance(self.early_stopping, str) and self.early_stopping == "auto"):
             return bool(self.early_stopping)
         if not self._setting("early_stopping") or (
-                self.validation_fraction * X.shape[0] < AUTO_EARLY_STOPPING_MIN_ROWS):
+                self.validation_fraction * n_samples < AUTO_EARLY_STOPPING_MIN_ROWS):
             return False
-        # a class with two distinct rows of positive weight (the split's need; any key)
-        groups = np.zeros(X.shape[0], np.int64) if multilabel else (
-            Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1))
-        return bool(validation_split(X, groups, weights, self.validation_fraction, 0).any())
+        return can_hold_out(*data(), self.validation_fraction)
 
     def _setting(self, name):
         """Parameter ``name``'s value for a fit: as given, or its "auto" value for this
@@ -868,15 +867,15 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"Training stopped because the loss no longer improved, but it ended higher "
                 f"than it started (epoch loss {result.loss_curve[0]:.6g} first, "
-                f"{result.loss_curve[-1]:.6g} last): learning_rate={self._setting('learning_rate')} is "
-                f"probably too large. Lower learning_rate.",
+                f"{result.loss_curve[-1]:.6g} last): learning_rate="
+                f"{self._setting('learning_rate')} is probably too large. Lower learning_rate.",
                 ConvergenceWarning,
             )
         elif result.status == Status.RUNNING and not incremental:
             warnings.warn(
                 f"Reached max_iter={self.max_iter} epochs before the loss converged "
-                f"(tol={self.tol}, n_iter_no_change={self._setting('n_iter_no_change')}); raise "
-                f"max_iter or learning_rate.",
+                f"(tol={self.tol}, n_iter_no_change={self._setting('n_iter_no_change')}); "
+                f"raise max_iter or learning_rate.",
                 ConvergenceWarning,
             )
 

@@ -311,13 +311,14 @@ random_state, verbose : see LogLossClassifier
         start = time.perf_counter()
         too_large = issparse(X) and X.shape[0] * X.shape[1] * X.dtype.itemsize > SWEEP_DENSE_MAX
         # one early-stopping setting per sweep: "auto" may differ between folds of ~100 rows
-        mixed = len({self._fold_stops_early(X, y, sw, train) for train, _ in splits}) > 1
+        early = {self._fold_stops_early(X, y, sw, train) for train, _ in splits}
         refit = None
-        if self.optimizer == "lbfgs" or too_large or mixed:
+        if self.optimizer == "lbfgs" or too_large or len(early) > 1:
             models = self._fit_one_by_one(X, y, sw, splits, grid, tasks)
         else:
             dense = X.toarray() if issparse(X) else X
-            models, refit = self._fit_swept(dense, y, targets, sw, splits, grid, tasks)
+            models, refit = self._fit_swept(dense, y, targets, sw, splits, grid, early.pop(),
+                                            tasks)
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
         scores = np.empty((len(grid), len(splits)))
         score_times = np.empty_like(scores)
@@ -394,19 +395,20 @@ random_state, verbose : see LogLossClassifier
             tasks.end_candidates()
         return models
 
-    def _fit_swept(self, X, y, targets, sw, splits, grid, tasks):
+    def _fit_swept(self, X, y, targets, sw, splits, grid, early, tasks):
         """Every fold x grid point in one sweep; ``(shells to score, refit)``.
 
         When all the rows, as one more fold, take as many steps per epoch as the
         CV folds, the refit of every grid point trains in the same run and
         ``refit(c)`` returns grid point ``c``'s as a fitted LogLossClassifier
-        (a plain fit's state, to rounding); otherwise ``refit`` is None.
+        (a plain fit's state, to rounding); otherwise ``refit`` is None. ``early``:
+        whether every fold's plain fit stops early.
         """
         from ._engine.sweep_loop import candidate_result, train_sweep
         from ._engine.types import steps_per_epoch
 
         config, fold_classes, seed = self._sweep_config(X, y, targets, sw, splits, grid,
-                                                        tasks)
+                                                        early, tasks)
         if tasks is not None:
             runs = len({steps_per_epoch(config.batch_size, len(f.train)) for f in config.folds})
             tasks.begin_sweep(runs * self.max_iter)
@@ -482,9 +484,13 @@ random_state, verbose : see LogLossClassifier
     def _fold_stops_early(self, X, y, sw, rows):
         """Whether a plain fit on ``rows`` stops early (``early_stopping="auto"`` depends on
         them)."""
-        targets = encode_targets(y[rows])
-        weights = self._train_weights(X, y, sw, rows, targets)
-        return self._base()._early_stopping(X[rows], targets[1], weights, targets[2])
+
+        def data():
+            targets = encode_targets(y[rows])
+            weights = self._train_weights(X, y, sw, rows, targets)
+            return X[rows], targets[1], weights, targets[2]
+
+        return self._base()._early_stopping(len(rows), data)
 
     def _train_weights(self, X, y, sw, rows, targets):
         """The weights a plain fit on ``rows`` (whose encoded targets are ``targets``)
@@ -492,9 +498,9 @@ random_state, verbose : see LogLossClassifier
         return fit_weights(None if sw is None else sw[rows], self.class_weight, X[rows],
                            y[rows], targets)
 
-    def _sweep_config(self, X, y, targets, sw, splits, grid, tasks=None):
+    def _sweep_config(self, X, y, targets, sw, splits, grid, early, tasks=None):
         """The sweep's config (the CV folds, then all rows if the refit joins the run),
-        each fold's classes and the shuffle seed."""
+        each fold's classes and the shuffle seed; ``early``: whether the folds stop early."""
         from ._engine.sweep import PER_CANDIDATE_STATE
         from ._engine.types import steps_per_epoch
 
@@ -523,7 +529,6 @@ random_state, verbose : see LogLossClassifier
         coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, X.dtype)
         seed = int(rng.integers(0, 2**64, dtype=np.uint64))
         base = self._base()
-        early = self._fold_stops_early(X, y, sw, splits[0][0])  # the same for every fold here
         split = self._validation_split(X, Y, multilabel, rng, early)
         sweep_folds = [split(train, w) for train, w in folds]
         batch = None if self.batch_size == "auto" else self.batch_size

@@ -235,6 +235,20 @@ def row_hashes(X, groups, key):
     return mix64((sums ^ groups.astype(np.uint64)) + _GOLD + np.uint64(key))  # array + scalars
 
 
+def split_groups(Y, multilabel):
+    """The groups :func:`validation_split` stratifies by: each row's class index in the 0/1
+    label matrix ``Y`` (one column: binary), all zeros for multilabel targets."""
+    if multilabel:
+        return np.zeros(Y.shape[0], np.int64)
+    return Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
+
+
+def can_hold_out(X, Y, weights, multilabel, fraction):
+    """Whether :func:`validation_split` holds out any row of this data: some class has two
+    distinct rows of positive weight (which does not depend on the key)."""
+    return bool(validation_split(X, split_groups(Y, multilabel), weights, fraction, 0).any())
+
+
 def validation_split(X, groups, weights, fraction, key):
     """Boolean mask of the validation rows for early stopping.
 

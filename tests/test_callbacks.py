@@ -336,3 +336,22 @@ def test_cv_nested_in_a_pipeline_and_a_search(iris, capsys):
     out = capsys.readouterr().out
     assert "Pipeline - fit" in out and "LogLossClassifierCV - sweep" in out
     assert "100%" in out and not any(f"{p}%" in out for p in range(10, 100))
+
+
+@needs_callbacks
+def test_cv_sweep_in_two_runs_reports_every_epoch(binary):
+    """Folds with different steps per epoch train in separate runs; the sweep's epoch tasks
+    count the epochs of both (each run as long as its slowest candidate's plain fit)."""
+    X, y = binary
+    X, y = X[:215], y[:215]
+    splits = [(np.arange(205), np.arange(205, 215)), (np.arange(190), np.arange(190, 215))]
+    tasks = Tasks()
+    # runs shorter than one call's 32 epochs: the second run's first call ends past the first's
+    kw = {"max_iter": 60, "tol": 1e-2, "n_iter_no_change": 1, "random_state": 0}
+    fit_quiet(LogLossClassifierCV(learning_rates=[0.03, 0.1], cv=splits, refit=False, **kw)
+              .set_callbacks(tasks), X, y)
+    runs = [max(fit_quiet(LogLossClassifier(learning_rate=r, **kw), X[train], y[train]).n_iter_
+                for r in (0.03, 0.1)) for train, _ in splits]  # 4 and 1 steps per epoch
+    assert runs[0] < runs[1] < 32
+    sweep_epochs = [e for e in tasks.ends if e[0] == "sweep"]
+    assert len(sweep_epochs) == sum(runs) + 1  # and the one begun after the last

@@ -1,8 +1,7 @@
 """Early stopping: the validation split, the validation score, and keeping the best weights."""
 
-import numpy as np
 
-from .._validation import validation_split
+from .._validation import split_groups, validation_split
 from .model import objective, tf
 
 
@@ -21,10 +20,7 @@ def split(data, config):
 def validation_mask(data, config):
     """The boolean mask of the rows :func:`split` holds out."""
     X, Y, w = data
-    groups = np.zeros(X.shape[0], np.int64) if config.multilabel else (
-        Y[:, 0].astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
-    )
-    val = validation_split(X, groups, w, config.fraction, config.key)
+    val = validation_split(X, split_groups(Y, config.multilabel), w, config.fraction, config.key)
     if not val.any():
         raise ValueError(
             "early_stopping needs a class with at least two distinct samples of "

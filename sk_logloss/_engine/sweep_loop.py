@@ -39,9 +39,11 @@ def train_sweep(config):
     groups = {}
     for i, s in enumerate(steps):
         groups.setdefault(s, []).append(i)
-    parts = {}
+    parts, done = {}, 0
     for members in groups.values():
-        parts[tuple(members)] = _train_group(config, members, [batches[i] for i in members])
+        part = _train_group(config, members, [batches[i] for i in members], done)
+        parts[tuple(members)] = part
+        done += part["losses"].shape[0]
     F, C = len(folds), len(config.alphas)
     out = {}
     for key in ("coefs", "intercepts"):
@@ -153,8 +155,9 @@ def _orders(config, n, done, E, width):
     return orders
 
 
-def _train_group(config, members, batches):
-    """Train the folds ``members`` (equal steps per epoch) and every grid point in one run."""
+def _train_group(config, members, batches, before):
+    """Train the folds ``members`` (equal steps per epoch) and every grid point in one run,
+    after ``before`` epochs of the sweep's earlier runs (for ``on_epoch``'s count)."""
     folds = [config.folds[i] for i in members]
     F, C = len(folds), len(config.alphas)
     dtype = np.dtype(config.spec.dtype)
@@ -185,7 +188,7 @@ def _train_group(config, members, batches):
             done += ran
             running = int(np.sum(state.status.numpy() == int(Status.RUNNING)))
             if config.on_epoch is not None:
-                config.on_epoch(done, running)
+                config.on_epoch(before + done, running)
             if not running:
                 break
         final = [v.numpy() for v in trainer.variables]

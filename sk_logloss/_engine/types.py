@@ -233,7 +233,9 @@ class SweepConfig:
     ``rates`` is ``[C, max_iter]``: each grid point's scheduled rate per epoch;
     ``alphas`` is ``[C]``. All candidates start from ``coefs``/``intercepts``
     and shuffle with ``seed``, as plain fits with one ``random_state`` do.
-    ``on_epoch(epochs_done, n_running)`` reports progress after each call.
+    ``on_epoch(epochs_done, n_running)`` reports progress after each call:
+    the epochs of all the sweep's runs so far, and the candidates of this run
+    still training.
     """
 
     spec: ModelSpec
