@@ -113,6 +113,17 @@ class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         candidates are scored on the objective they were trained on.
     refit : bool, default=True
         Refit the best candidate on all the data.
+    n_jobs : int, default=None
+        Candidates trained at once, joblib's convention (None: 1 unless in a
+        ``joblib.parallel_backend`` context; -1: all workers). The sweep is cut
+        into tasks of about 32 candidates (fold x grid point), whole folds
+        first; each task is a batched run of its own, run by joblib's active
+        backend (its process workers, a Dask or Ray cluster). The cut never
+        depends on ``n_jobs``, so every result is bitwise the same for any
+        ``n_jobs`` and backend. Fits one by one (L-BFGS, large sparse X) are
+        joblib tasks too. With ``n_jobs`` other than 1, callbacks hear of each
+        run of the sweep once it ends, and fits one by one run serially when
+        callbacks are set.
     hidden_layer_sizes, activation, loss, optimizer, optimizer_params, \
 learning_rate_schedule, schedule_params, batch_size, max_iter, tol, \
 n_iter_no_change, early_stopping, validation_fraction, class_weight, shuffle, \
@@ -171,6 +182,7 @@ random_state, verbose : see LogLossClassifier
         "cv": ["cv_object"],
         "scoring": [str, callable],
         "refit": ["boolean"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -181,6 +193,7 @@ random_state, verbose : see LogLossClassifier
         cv=5,
         scoring="neg_log_loss",
         refit=True,
+        n_jobs=None,
         hidden_layer_sizes=(),
         activation="relu",
         loss="sigmoid",
@@ -204,6 +217,7 @@ random_state, verbose : see LogLossClassifier
         self.cv = cv
         self.scoring = scoring
         self.refit = refit
+        self.n_jobs = n_jobs
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -375,24 +389,26 @@ random_state, verbose : see LogLossClassifier
         return ones * class_sample_weights(self.class_weight, classes, y, Y, multilabel, ones)
 
     def _fit_one_by_one(self, X, y, sw, splits, grid, tasks):
+        """Every fold x grid point as a plain fit; joblib tasks unless callbacks are set."""
+        if tasks is None:
+            from joblib import Parallel, delayed
+
+            jobs = [delayed(_fit_candidate)(self._base(**params), X, y, sw, train)
+                    for train, _ in splits for params in grid]
+            fitted = Parallel(n_jobs=self.n_jobs)(jobs)
+            keys = [(f, c) for f in range(len(splits)) for c in range(len(grid))]
+            return dict(zip(keys, fitted, strict=True))
         models = {}
-        if tasks is not None:
-            tasks.begin_candidates()
+        tasks.begin_candidates()
         for f, (train, _) in enumerate(splits):
             for c, params in enumerate(grid):
                 model = self._base(**params)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    if tasks is None:
-                        model.fit(X[train], y[train], None if sw is None else sw[train])
-                    else:  # a leaf task that the model's own fit merges with
-                        task = tasks.begin_candidate(f, c, train)
-                        with task.propagate_callback_context(model):
-                            model.fit(X[train], y[train], None if sw is None else sw[train])
-                        tasks.end_candidate(f, c, model)
+                task = tasks.begin_candidate(f, c, train)  # a leaf the fit merges with
+                with task.propagate_callback_context(model):
+                    _fit_candidate(model, X, y, sw, train)
+                tasks.end_candidate(f, c, model)
                 models[f, c] = model
-        if tasks is not None:
-            tasks.end_candidates()
+        tasks.end_candidates()
         return models
 
     def _fit_swept(self, X, y, targets, sw, splits, grid, early, tasks):
@@ -404,15 +420,13 @@ random_state, verbose : see LogLossClassifier
         (a plain fit's state, to rounding); otherwise ``refit`` is None. ``early``:
         whether every fold's plain fit stops early.
         """
-        from ._engine.sweep_loop import candidate_result, train_sweep
-        from ._engine.types import steps_per_epoch
+        from ._engine.sweep_loop import candidate_result, epoch_budget, train_sweep
 
         config, fold_classes, seed = self._sweep_config(X, y, targets, sw, splits, grid,
                                                         early, tasks)
         if tasks is not None:
-            runs = len({steps_per_epoch(config.batch_size, len(f.train)) for f in config.folds})
-            tasks.begin_sweep(runs * self.max_iter)
-        result = train_sweep(config)
+            tasks.begin_sweep(epoch_budget(config, self.n_jobs))
+        result = train_sweep(config, self.n_jobs)
         if tasks is not None:
             tasks.end_sweep()
             tasks.begin_candidates()
@@ -600,6 +614,13 @@ random_state, verbose : see LogLossClassifier
         "predict", "The refitted model's labels.",
         "ndarray of shape (n_samples,) or (n_samples, n_labels)", "The predicted labels.",
         "(2,)")
+
+
+def _fit_candidate(model, X, y, sw, rows):
+    """``model`` fitted on ``rows`` (a joblib task), without its ConvergenceWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X[rows], y[rows], None if sw is None else sw[rows])
 
 
 def _progress(epochs, running):

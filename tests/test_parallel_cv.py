@@ -1,0 +1,148 @@
+"""LogLossClassifierCV(n_jobs=...): its tasks on joblib's process workers, a Dask cluster
+and Ray give the serial search bit for bit; dask-ml's Incremental over a dask array."""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+from joblib import parallel_backend
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+
+from sk_logloss import LogLossClassifier, LogLossClassifierCV
+from sk_logloss._engine.sweep_loop import TASK_CANDIDATES, split_tasks
+
+# 7 rates x (5 folds + the refit) = 42 candidates: two tasks
+SEARCHES = {
+    "linear": {"learning_rates": 7, "max_iter": 40},
+    # early stopping pads the validation rows too; 2 runs: the refit's batch has other steps
+    "network": {"learning_rates": 7, "max_iter": 30, "hidden_layer_sizes": (8,),
+                "batch_size": 100},
+    "lbfgs": {"learning_rates": 2, "optimizer": "lbfgs", "max_iter": 30},
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=480, n_features=10, n_informative=6, random_state=0)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def search(X, y, name, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return LogLossClassifierCV(random_state=0, **SEARCHES[name], **kwargs).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def serial(data):
+    return {name: search(*data, name) for name in SEARCHES}
+
+
+def assert_bitwise_equal(ours, ref):
+    for key, value in ref.cv_results_.items():
+        if "time" not in key:
+            np.testing.assert_array_equal(ours.cv_results_[key], value, err_msg=key)
+    assert ours.best_params_ == ref.best_params_ and ours.best_score_ == ref.best_score_
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ours.loss_curve_, ref.loss_curve_)
+
+
+@pytest.mark.parametrize(("F", "C"), [(6, 9), (4, 9), (6, 1), (3, 2), (6, 1000), (11, 40)])
+def test_split_tasks_covers_each_candidate_once_in_tasks_of_about_the_set_size(F, C):
+    tasks = split_tasks(list(range(10, 10 + F)), C)
+    covered = sorted((f, c) for folds, grid in tasks for f in folds for c in grid)
+    assert covered == sorted((f, c) for f in range(10, 10 + F) for c in range(C))
+    sizes = [len(folds) * len(grid) for folds, grid in tasks]
+    assert max(sizes) <= 2 * TASK_CANDIDATES  # no task much larger than the set size ...
+    assert len(tasks) == 1 or min(sizes) >= TASK_CANDIDATES / 4  # ... nor much smaller
+    assert len(tasks) >= F * C / (2 * TASK_CANDIDATES)
+    assert all(len(folds) == 1 for folds, _ in tasks) or all(
+        len(grid) == C for _, grid in tasks)  # whole folds, or one fold's grid chunks
+
+
+@pytest.mark.bitwise
+@pytest.mark.parametrize("name", SEARCHES)
+def test_process_workers_give_the_serial_search(data, serial, name):
+    assert_bitwise_equal(search(*data, name, n_jobs=2), serial[name])
+
+
+def test_threads_give_the_serial_search(data, serial):
+    with parallel_backend("threading", n_jobs=2):
+        assert_bitwise_equal(search(*data, "linear"), serial["linear"])
+
+
+def test_dask_cluster_gives_the_serial_search(data, serial, monkeypatch):
+    import distributed  # noqa: F401 (the test extra installs it)
+
+    # a LocalCluster sets OMP_NUM_THREADS=1 in this process; monkeypatch restores it after
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
+    if not os.environ["OMP_NUM_THREADS"]:
+        monkeypatch.delenv("OMP_NUM_THREADS")
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster), parallel_backend("dask"):
+        on_dask = {name: search(*data, name, n_jobs=-1) for name in ("linear", "network")}
+    for name, result in on_dask.items():
+        assert_bitwise_equal(result, serial[name])
+
+
+def test_ray_gives_the_serial_search(data, serial):
+    ray = pytest.importorskip("ray")
+    from ray.util.joblib import register_ray
+
+    register_ray()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        with parallel_backend("ray"):
+            assert_bitwise_equal(search(*data, "linear", n_jobs=2), serial["linear"])
+    finally:
+        ray.shutdown()
+
+
+def test_callbacks_hear_each_candidate_in_parallel(data, serial):
+    """With n_jobs=2 the candidates' scores reach a ScoringMonitor as serially; the
+    sweep's epochs are reported once the run ends, as many as its longest task's."""
+    pytest.importorskip("sklearn.callback")
+    from sklearn.callback import ScoringMonitor
+
+    logs = {}
+    for n_jobs in (1, 2):
+        monitor = ScoringMonitor(scoring="neg_log_loss")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ours = LogLossClassifierCV(random_state=0, n_jobs=n_jobs, **SEARCHES["linear"])
+            ours.set_callbacks(monitor).fit(*data)
+        assert_bitwise_equal(ours, serial["linear"])
+        logs[n_jobs] = {r["task_id"]: r["neg_log_loss"] for r in monitor.get_logs().data
+                        if r["task_name"] == "candidate-split-fit"}
+    assert len(logs[2]) == 7 * 5 and logs[2] == logs[1]
+
+
+def test_incremental_over_a_dask_array_is_partial_fit_block_by_block():
+    """dask-ml's Incremental (blocks in order) calls partial_fit on each block: the same
+    model as that loop by hand, and a better one than Incremental(SGDClassifier(log_loss))."""
+    pytest.importorskip("dask_ml")
+    import dask.array as da
+    from dask_ml.wrappers import Incremental
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = make_classification(n_samples=20_000, n_features=20, random_state=0)
+    dX, dy = da.from_array(X, chunks=1_000), da.from_array(y, chunks=1_000)
+    params = {"random_state": 0}
+    ours = Incremental(LogLossClassifier(**params), scoring="accuracy", shuffle_blocks=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(dX, dy, classes=[0, 1])
+        by_hand = LogLossClassifier(**params)
+        for start in range(0, len(y), 1_000):
+            by_hand.partial_fit(X[start:start + 1_000], y[start:start + 1_000], classes=[0, 1])
+    for a, b in zip(ours.estimator_.coefs_, by_hand.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    sgd = Incremental(SGDClassifier(loss="log_loss", random_state=0), scoring="accuracy")
+    sgd.fit(dX, dy, classes=[0, 1])
+    assert ours.score(dX, dy) > sgd.score(dX, dy)
+    assert np.array_equal(ours.predict(dX).compute(), by_hand.predict(X))
