@@ -13,7 +13,9 @@ fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression;
 (l) LogLossClassifierCV's learning-rate sweep against GridSearchCV and LogisticRegressionCV,
 and its memory per candidate (issue 15; about 4 minutes, not in the default set: pass
 --scenarios l); (m) GridSearchCV over learning_rate against GridSearchCV over
-MLPClassifier's learning_rate_init (issue 22; several minutes, not in the default set either). Unless a scenario says otherwise, training settings are the same for every estimator:
+MLPClassifier's learning_rate_init (issue 22; several minutes, not in the default set either);
+(n) LogLossClassifierCV(n_jobs) serially, on 2 processes and a 2-worker Dask cluster, and
+a 1,000-point grid on paper (issue 26; not in the default set). Unless a scenario says otherwise, training settings are the same for every estimator:
 Adam, learning rate 0.001, batch 32, a fixed number of epochs, no early
 stopping, alpha 1e-4. SGDClassifier has no minibatches (batch 1) and uses a
 constant learning rate of 0.001. Memory figures come from child processes.
@@ -686,6 +688,69 @@ def sweep_memory():
             "candidates_in_1gb": fits}
 
 
+def scenario_n(args):
+    """LogLossClassifierCV(n_jobs=...): serial, 2 loky processes, a 2-worker Dask cluster (issue 26)."""
+    from distributed import Client, LocalCluster
+    from joblib import parallel_backend
+    from sklearn.datasets import load_breast_cancer, load_digits
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_logloss import LogLossClassifierCV
+    from sk_logloss._engine.sweep_loop import TASK_CANDIDATES
+
+    sets = {
+        "breast cancer (9 x 5)": (load_breast_cancer(return_X_y=True), 9, 5),
+        "breast cancer (64 x 5)": (load_breast_cancer(return_X_y=True), 64, 5),
+        "digits (9 x 5)": (load_digits(return_X_y=True), 9, 5),
+        "20,000 x 100 (9 x 3)": (make_data(20_000, 100, 2), 9, 3),
+    }
+    print("\n(n) LogLossClassifierCV(n_jobs): rates log-spaced over 0.001..0.1 x folds (+ the "
+          f"refit), tasks of about {TASK_CANDIDATES} candidates; 'first' starts the workers "
+          "(TensorFlow import and compilations included), 'warm' is the next fit")
+    print(f"  {'data':<24}{'tasks':>6}{'n_jobs=1':>10}{'2 first':>9}{'2 warm':>8}{'x warm':>8}"
+          f"{'Dask first':>11}{'Dask warm':>10}{'x warm':>8}{'identical':>10}")
+    out = {}
+    for name, ((X, y), n_rates, k) in sets.items():
+        X = StandardScaler().fit_transform(X)
+        est = LogLossClassifierCV(learning_rates=n_rates, cv=StratifiedKFold(k), random_state=0)
+
+        def fit(n_jobs, est=est, X=X, y=y):
+            start = time.perf_counter()
+            fitted = est.set_params(n_jobs=n_jobs).fit(X, y)
+            return time.perf_counter() - start, fitted.cv_results_["mean_test_score"]
+
+        fit(1)  # warm: the serial figures are the next fit's
+        t1, s1 = fit(1)
+        (t2a, _), (t2, s2) = fit(2), fit(2)
+        environ = dict(os.environ)  # a LocalCluster sets OMP_NUM_THREADS=1 in this process
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster), \
+                parallel_backend("dask"):
+            (t3a, _), (t3, s3) = fit(-1), fit(-1)
+        os.environ.clear()
+        os.environ.update(environ)
+        same = bool(np.array_equal(s1, s2) and np.array_equal(s1, s3))
+        n_tasks = -(-(k + 1) * n_rates // TASK_CANDIDATES)
+        print(f"  {name:<24}{n_tasks:>6}{t1:>9.2f}s{t2a:>8.2f}s{t2:>7.2f}s{t1 / t2:>7.2f}x"
+              f"{t3a:>10.2f}s{t3:>9.2f}s{t1 / t3:>7.2f}x{same!s:>10}")
+        out[name] = {"serial_s": t1, "loky_first_s": t2a, "loky_s": t2, "dask_first_s": t3a,
+                     "dask_s": t3, "identical": same, "candidates": (k + 1) * n_rates}
+    # on paper: 1,000 grid points x 5 folds (+ the refit) from the 64 x 5 run's cost per task
+    big = out["breast cancer (64 x 5)"]
+    per_task = big["serial_s"] / (big["candidates"] / TASK_CANDIDATES)
+    start_up = max(big["loky_first_s"] - big["loky_s"], 0.0)
+    n_tasks = -(-6 * 1000 // TASK_CANDIDATES)
+    print(f"  on paper, breast cancer 1,000 x 5 (+ refit): {n_tasks} tasks of "
+          f"{per_task:.2f} s each (measured above), plus {start_up:.1f} s to start workers:")
+    paper = {}
+    for n in (1, 2, 8, 32, n_tasks):
+        paper[n] = -(-n_tasks // n) * per_task + (start_up if n > 1 else 0.0)
+        print(f"    {n:>4} workers: {paper[n]:>7.1f} s")
+    out["paper_1000x5"] = {"per_task_s": per_task, "start_up_s": start_up, "seconds": paper}
+    return out
+
+
 def scenario_k(args):
     """Import time in fresh processes: the package, then the estimator (issue 6)."""
     code = ("import sys, time; t0 = time.perf_counter(); import sk_logloss; "
@@ -723,7 +788,8 @@ def blas_report():
 
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d,
              "e": scenario_e, "f": scenario_f, "g": scenario_g, "h": scenario_h, "i": scenario_i,
-             "j": scenario_j, "k": scenario_k, "l": scenario_l, "m": scenario_m}
+             "j": scenario_j, "k": scenario_k, "l": scenario_l, "m": scenario_m,
+             "n": scenario_n}
 
 
 def main():

@@ -1,4 +1,4 @@
-"""LogLossClassifierCV: the learning-rate (and alpha) sweep, every fold and grid point in one run."""
+"""LogLossClassifierCV: the learning-rate (and alpha) sweep, fold x grid points in batched runs."""
 
 import time
 import warnings
@@ -85,8 +85,8 @@ def _delegate(name, summary, returns, meaning, shape):
 class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """LogLossClassifier with its learning rate and alpha chosen by cross-validation.
 
-    Every fold x grid point trains side by side in one TensorFlow loop: the
-    candidates share the data and each fold's minibatches, and each has its own
+    Fold x grid points train side by side in batched TensorFlow loops of about
+    32 candidates (``n_jobs`` runs them on joblib's workers): the candidates share the data and each fold's minibatches, and each has its own
     learning rate, L2 penalty, shuffle (a plain fit's), convergence stop,
     divergence handling and early stopping. A candidate's CV score equals that
     of ``GridSearchCV(LogLossClassifier(...))`` on the same folds with the same
@@ -268,7 +268,7 @@ random_state, verbose : see LogLossClassifier
     def fit(self, X, y, sample_weight=None):
         """Cross-validate every grid point, then refit the best on all of (X, y).
 
-        Every fold x grid point trains in one TensorFlow run (sparse X and
+        Fold x grid points train in batched TensorFlow runs (sparse X and
         L-BFGS: one fit after another); each is scored on its test fold with
         ``scoring``, and the best mean score is refitted as a plain
         LogLossClassifier (with ``refit=True``).

@@ -1,4 +1,4 @@
-"""The sweep's host side: folds grouped into runs, each run's calls, and the merged result."""
+"""The sweep's host side: folds grouped into runs, runs cut into tasks (serial or joblib's), each task's calls, and the merged result."""
 
 from typing import NamedTuple
 
@@ -113,7 +113,11 @@ def _train_run(config, tasks, pad, before, n_jobs):
         return parts, done
     from joblib import Parallel, delayed
 
-    parts = Parallel(n_jobs=n_jobs)(delayed(_train_group)(c, pad, 0) for c in configs)
+    # X and Y travel as arguments of their own, the same objects in every task: joblib's
+    # Dask backend scatters them to the cluster once, loky memory-maps them
+    X, Y = config.X, config.Y
+    parts = Parallel(n_jobs=n_jobs)(delayed(_train_task)(X, Y, replace(c, X=None, Y=None), pad)
+                                    for c in configs)
     epochs = max(part["losses"].shape[0] for part in parts)
     if config.on_epoch is not None:
         config.on_epoch(before + epochs, 0)
@@ -205,6 +209,13 @@ def _pad(arrays, width, dtype):
     for i, a in enumerate(arrays):
         out[i, : len(a)] = a
     return out
+
+
+def _train_task(X, Y, config, pad):
+    """A worker's task: ``config`` (sent without its data) on ``X``, ``Y``."""
+    from dataclasses import replace
+
+    return _train_group(replace(config, X=X, Y=Y), pad, 0)
 
 
 def _sweep_data(config, batches, pad):
