@@ -59,7 +59,9 @@ def test_weighted_fit_reaches_the_weighted_lbfgs_solution(data, batch_size, max_
 
     assert distance(unweighted, exact) > 20 * COEF_TOL and gap(unweighted) > 100 * GAP_TOL
     assert distance(model, exact) < COEF_TOL
-    assert 0 <= gap(model) < GAP_TOL
+    # L-BFGS stops within its tol of the minimum, so a fit as good as it may land a few
+    # ulps of the objective below it (seen at the floors on an AVX-512 Xeon: -5.6e-17)
+    assert -8 * np.finfo(float).eps * exact.loss_ <= gap(model) < GAP_TOL
 
 
 @pytest.mark.parametrize("batch_size, max_iter", BATCHES)
