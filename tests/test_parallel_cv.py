@@ -69,6 +69,20 @@ def test_process_workers_give_the_serial_search(data, serial, name):
     assert_bitwise_equal(search(*data, name, n_jobs=2), serial[name])
 
 
+def test_a_run_of_one_task_trains_in_this_process(data, monkeypatch):
+    """No worker speeds up a single task: it trains here, its calls reported as serially."""
+    import joblib
+
+    small = {"learning_rates": 2, "max_iter": 20, "random_state": 0}  # 12 candidates, 1 task
+    ref = LogLossClassifierCV(**small).fit(*data)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a worker was asked to train the only task")
+
+    monkeypatch.setattr(joblib, "Parallel", refuse)
+    assert_bitwise_equal(LogLossClassifierCV(n_jobs=2, **small).fit(*data), ref)
+
+
 def test_threads_give_the_serial_search(data, serial):
     with parallel_backend("threading", n_jobs=2):
         assert_bitwise_equal(search(*data, "linear"), serial["linear"])

@@ -84,7 +84,7 @@ def serial(n_jobs):
 
 def epoch_budget(config, n_jobs=None):
     """The most epochs ``on_epoch`` can report: ``max_iter`` per task (serially) or per
-    run (in parallel, each run is reported once it ends)."""
+    run (in parallel, each run of several tasks is reported once it ends)."""
     units = plan(config)
     if serial(n_jobs):
         units = [task for _, tasks in units for task in tasks]
@@ -94,18 +94,19 @@ def epoch_budget(config, n_jobs=None):
 def _train_run(config, tasks, pad, before, n_jobs):
     """One run's parts keyed by task ``(folds, grid points)``, and the epochs reported.
 
-    Serially, each call is reported to ``on_epoch`` (the epochs of the tasks
-    trained so far). In parallel only arrays travel (no hooks), and ``on_epoch``
+    Serially (and for a run of one task, which no worker would speed up), each
+    call is reported to ``on_epoch`` (the epochs of the tasks trained so far). In parallel only arrays travel (no hooks), and ``on_epoch``
     hears of the run once it ends, as long as its longest task.
     """
     from dataclasses import replace
 
-    bare = config if serial(n_jobs) else replace(config, on_epoch=None)
+    here = serial(n_jobs) or len(tasks) == 1  # one task: no worker would add anything
+    bare = config if here else replace(config, on_epoch=None)
     configs = [replace(bare, folds=[config.folds[i] for i in folds],
                        rates=np.asarray(config.rates)[list(cands)],
                        alphas=np.asarray(config.alphas)[list(cands)])
                for folds, cands in tasks]
-    if serial(n_jobs):
+    if here:
         parts, done = {}, 0
         for task, sub in zip(tasks, configs, strict=True):
             parts[task] = part = _train_group(sub, pad, before + done)
