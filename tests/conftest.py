@@ -1,4 +1,4 @@
-"""Shared test fixtures (data sets) and helpers; lets scikit-learn's array-API check run."""
+"""Shared test fixtures (data sets, a Dask cluster backend) and helpers; lets scikit-learn's array-API check run."""
 
 import os
 import warnings
@@ -48,3 +48,20 @@ def binary():
     return _standardized(*make_classification(
         n_samples=600, n_features=8, n_informative=5, class_sep=1.0, random_state=0
     ))
+
+
+@pytest.fixture
+def dask_backend(monkeypatch):
+    """joblib's Dask backend on a LocalCluster of 2 one-thread worker processes."""
+    import distributed  # noqa: F401 (the test extra installs it)
+
+    # a LocalCluster sets OMP_NUM_THREADS=1 in this process; monkeypatch restores it after
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
+    if not os.environ["OMP_NUM_THREADS"]:
+        monkeypatch.delenv("OMP_NUM_THREADS")
+    from distributed import Client, LocalCluster
+    from joblib import parallel_backend
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster), parallel_backend("dask"):
+        yield

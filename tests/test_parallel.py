@@ -1,6 +1,5 @@
 """Parallel sweeps: joblib process workers and a Dask cluster give the serial results."""
 
-import os
 import pickle
 import subprocess
 import sys
@@ -43,18 +42,8 @@ def test_process_workers_give_identical_cv_results(data, serial):
         np.testing.assert_array_equal(parallel.cv_results_[key], serial.cv_results_[key])
 
 
-def test_dask_cluster_gives_identical_cv_results(data, serial, monkeypatch):
-    import distributed  # noqa: F401 (the test extra installs it)
-    # a LocalCluster sets OMP_NUM_THREADS=1 in this process; monkeypatch restores it after
-    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
-    if not os.environ["OMP_NUM_THREADS"]:
-        monkeypatch.delenv("OMP_NUM_THREADS")
-    from distributed import Client, LocalCluster
-    from joblib import parallel_backend
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster), parallel_backend("dask"):
-        on_dask = sweep(*data, n_jobs=-1)
+def test_dask_cluster_gives_identical_cv_results(data, serial, dask_backend):
+    on_dask = sweep(*data, n_jobs=-1)
     for key in ("mean_test_score", "split1_test_score"):
         np.testing.assert_array_equal(on_dask.cv_results_[key], serial.cv_results_[key])
 

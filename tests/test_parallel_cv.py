@@ -1,7 +1,6 @@
 """LogLossClassifierCV(n_jobs=...): its tasks on joblib's process workers, a Dask cluster
 and Ray give the serial search bit for bit; dask-ml's Incremental over a dask array."""
 
-import os
 import warnings
 
 import numpy as np
@@ -88,18 +87,8 @@ def test_threads_give_the_serial_search(data, serial):
         assert_bitwise_equal(search(*data, "linear"), serial["linear"])
 
 
-def test_dask_cluster_gives_the_serial_search(data, serial, monkeypatch):
-    import distributed  # noqa: F401 (the test extra installs it)
-
-    # a LocalCluster sets OMP_NUM_THREADS=1 in this process; monkeypatch restores it after
-    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
-    if not os.environ["OMP_NUM_THREADS"]:
-        monkeypatch.delenv("OMP_NUM_THREADS")
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster), parallel_backend("dask"):
-        on_dask = {name: search(*data, name, n_jobs=-1) for name in ("linear", "network")}
+def test_dask_cluster_gives_the_serial_search(data, serial, dask_backend):
+    on_dask = {name: search(*data, name, n_jobs=-1) for name in ("linear", "network")}
     for name, result in on_dask.items():
         assert_bitwise_equal(result, serial[name])
 
