@@ -59,6 +59,7 @@ _AUTO = {
     "learning_rate": (0.1, 0.003),
     "early_stopping": (False, True),  # a network's only with 10 held-out rows or more
     "n_iter_no_change": (10, 30),
+    "average_weights": (False, True),  # early stopping on the weights' moving average
     # over the cross-entropies a row's loss averages (_per_sample_terms); a network's is
     # further divided by the square root of its number of logits (see _alpha)
     "alpha": (1.0, 2.5),
@@ -183,6 +184,15 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         so integer sample weights stay equivalent to repeated rows.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
+    average_weights : bool or "auto", default="auto"
+        With early stopping, score (and restore the best of) an exponential
+        moving average of the weights over the optimizer's steps, instead of
+        the weights themselves: the average smooths the jitter of the last
+        steps, which a validation score would otherwise pick the top of. Its
+        momentum at step ``t`` is ``min(0.998, (1 + t) / (3 + t))`` (the
+        schedule of TensorFlow's ``ExponentialMovingAverage``, there with 10
+        for 3), counted from each fit's start. ``"auto"``: True with hidden
+        layers, False for a linear model. No effect without early stopping.
     alpha : float or "auto", default="auto"
         L2 penalty on the weights (not the intercepts). ``"auto"``, for a
         linear model, is the penalty of ``LogisticRegression()`` (``C=1``) in
@@ -301,7 +311,11 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     decides a network's log loss: a fixed penalty suits some sets and not
     others, while the validation score stops each where it starts to
     overfit; the penalty on top keeps small sets (breast cancer) from
-    stopping on a noisy validation score.
+    stopping on a noisy validation score. Early stopping scores a moving
+    average of the weights (``average_weights``): Adam's steps at 0.003
+    jitter the weights, and the best score of jittering weights picks
+    lucky ones (3class_2000_clean: 1.137 times MLPClassifier's log loss
+    without the average, 1.03 with it).
 
     Ctrl-C during ``fit`` (in the main thread) stops training at the end of
     the current call into TensorFlow (at most 20,000 optimizer steps, or one
@@ -386,6 +400,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                              StrOptions({"auto"})],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "average_weights": ["boolean", StrOptions({"auto"})],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "shuffle": ["boolean"],
@@ -411,6 +426,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change="auto",
         early_stopping="auto",
         validation_fraction=0.1,
+        average_weights="auto",
         alpha="auto",
         class_weight=None,
         shuffle=True,
@@ -432,6 +448,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.average_weights = average_weights
         self.alpha = alpha
         self.class_weight = class_weight
         self.shuffle = shuffle
@@ -712,7 +729,8 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         stopping = None
         if early:  # its split key follows the shuffle seed
             key = int(rng.integers(0, 2**64, dtype=np.uint64))
-            stopping = EarlyStopping(self.validation_fraction, key, multilabel)
+            stopping = EarlyStopping(self.validation_fraction, key, multilabel,
+                                     average=bool(self._setting("average_weights")))
         config = StochasticConfig(
             spec, coefs, intercepts, data, rates=rates, alpha=self._alpha(spec),
             batch_size=None if self.batch_size == "auto" else self.batch_size,

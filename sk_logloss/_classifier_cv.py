@@ -126,8 +126,8 @@ class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         callbacks are set.
     hidden_layer_sizes, activation, loss, optimizer, optimizer_params, \
 learning_rate_schedule, schedule_params, batch_size, max_iter, tol, \
-n_iter_no_change, early_stopping, validation_fraction, class_weight, shuffle, \
-random_state, verbose : see LogLossClassifier
+n_iter_no_change, early_stopping, validation_fraction, average_weights, class_weight, \
+shuffle, random_state, verbose : see LogLossClassifier
         As in LogLossClassifier, for every candidate. ``warm_start`` is not
         swept: each candidate starts fresh.
 
@@ -207,6 +207,7 @@ random_state, verbose : see LogLossClassifier
         n_iter_no_change="auto",
         early_stopping="auto",
         validation_fraction=0.1,
+        average_weights="auto",
         class_weight=None,
         shuffle=True,
         random_state=None,
@@ -231,6 +232,7 @@ random_state, verbose : see LogLossClassifier
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.average_weights = average_weights
         self.class_weight = class_weight
         self.shuffle = shuffle
         self.random_state = random_state
@@ -567,7 +569,7 @@ random_state, verbose : see LogLossClassifier
             tol=self.tol / per_row,
             n_iter_no_change=int(min(base._setting("n_iter_no_change"), np.iinfo(np.int32).max)),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,
-            early_stopping=early,
+            early_stopping=early, average_weights=bool(base._setting("average_weights")),
             on_epoch=_callbacks.chain(_progress if self.verbose else None,
                                       tasks and tasks.on_sweep_call),
         )

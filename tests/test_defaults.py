@@ -176,6 +176,29 @@ def test_network_auto_values():
     assert LogLossClassifier().get_params()["learning_rate"] == "auto"
 
 
+def test_average_weights_auto_and_its_scope():
+    """"auto" averages a network's early stopping, not a linear model's; without early
+    stopping the setting changes no bit."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+
+    def coefs(**params):
+        return fit_quiet(LogLossClassifier(max_iter=20, random_state=0, **params), X, y).coefs_
+
+    def same(a, b):
+        return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+    net = {"hidden_layer_sizes": (5,)}
+    assert same(coefs(**net), coefs(**net, average_weights=True))
+    assert not same(coefs(**net), coefs(**net, average_weights=False))
+    assert same(coefs(**net, early_stopping=False, average_weights=True),
+                coefs(**net, early_stopping=False, average_weights=False))
+    assert same(coefs(), coefs(average_weights=False))
+    assert same(coefs(early_stopping=True), coefs(early_stopping=True, average_weights=False))
+    assert not same(coefs(early_stopping=True),
+                    coefs(early_stopping=True, average_weights=True))
+
+
 def test_auto_early_stopping_needs_ten_held_out_rows():
     """A network stops early by default only with 10 rows or more to hold out; a search whose
     folds straddle that fits them one by one, as GridSearchCV does (equal scores)."""

@@ -76,6 +76,8 @@ def test_sparse_x_is_never_streamed_and_counts_only_its_nonzeros():
 @pytest.mark.parametrize(
     "overrides",
     [{}, {"early_stopping": EarlyStopping(0.2, key=7, multilabel=False)},
+     {"hidden": (8,), "early_stopping": EarlyStopping(0.2, key=7, multilabel=False,
+                                                      average=True)},
      {"shuffle": False, "batch_size": 64},
      {"hidden": (8,), "adaptive": Adaptive(0.2, 1e-6), "n_iter_no_change": 2}],
 )
@@ -308,3 +310,42 @@ def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol)
     eps = np.finfo(dtype).eps
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * k * eps)
     np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
+
+
+# -- the weights' moving average (early stopping's average_weights) ---------------------------
+
+
+def test_moving_average_follows_tensorflows_schedule_with_its_warmup():
+    """Against NumPy: a = m a + (1 - m) v after each step t, m = min(0.998, (1 + t) / (3 + t)),
+    starting from the weights at reset."""
+    rng = np.random.default_rng(0)
+    w = tf.Variable(rng.normal(size=(3, 2)))
+    avg = early_stopping.MovingAverage([w])
+    avg.reset()
+    expected = w.numpy().copy()
+    update = tf.function(avg.update)
+    for t in range(1, 1500):
+        w.assign(rng.normal(size=(3, 2)) + t / 100)
+        update()
+        m = min(0.998, (1 + t) / (3 + t))
+        expected = m * expected + (1 - m) * w.numpy()
+    np.testing.assert_allclose(avg.values[0].numpy(), expected, rtol=1e-12)
+    avg.reset()  # a new run: the current weights, step count 0
+    np.testing.assert_array_equal(avg.values[0].numpy(), w.numpy())
+    assert float(avg.steps.numpy()) == 0
+
+
+def test_early_stopping_on_the_average_keeps_the_best_average():
+    """With average=True the validation score is the averaged weights' loss, and the weights
+    kept are the average of the best score: its validation loss, recomputed in NumPy."""
+    from sk_logloss._network import objective as numpy_objective
+
+    X, Y = problem(400, 6)
+    stopping = EarlyStopping(0.2, key=7, multilabel=False, average=True)
+    cfg = config(X, Y, (8,), rates=np.full(40, 0.01), early_stopping=stopping)
+    result = loop.train_stochastic(cfg)
+    plain = loop.train_stochastic(replace(cfg, early_stopping=replace(stopping, average=False)))
+    assert not np.array_equal(result.validation_scores, plain.validation_scores)
+    _, (Xv, Yv, wv) = early_stopping.split(cfg.data, stopping)
+    kept = -numpy_objective(Xv, Yv, wv, result.coefs, result.intercepts, "relu", 0.0, "sigmoid")
+    np.testing.assert_allclose(kept, np.max(result.validation_scores), rtol=1e-10)

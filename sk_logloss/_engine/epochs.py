@@ -84,7 +84,10 @@ def run(trainer, static, xla, data, validation, call, epoch_rules, state):
     zero = tf.zeros([], trainer.dtype)
 
     def train_on(batch):
-        return trainer.step(batch, data.alpha, n_rows, total_w)
+        loss = trainer.step(batch, data.alpha, n_rows, total_w)
+        if static.averaging:
+            trainer.moving_average().update()
+        return loss
 
     def epoch(carry):
         e = carry.epoch

@@ -82,6 +82,8 @@ def train_stochastic(config):
     log = RunLog(early=validation is not None, on_epoch=config.on_epoch, weights=trainer.weights)
     with first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock:
         trainer.reset(config.coefs, config.intercepts, config.optimizer_state)
+        if early_stopping.averages(config):
+            trainer.moving_average().reset()
         state = rules.first_state(config.lr_scale, dtype)
         if path.stream:
             status, state = streaming.run(trainer, replace(config, data=data), path.xla,
@@ -132,7 +134,7 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
         1, min(EPOCHS_PER_CALL, paths.steps_per_call // steps, paths.order_rows_per_call // rows)
     )
     static = rules.Static(early_stopping=log.early, adaptive=config.adaptive is not None,
-                          shuffle=bool(config.shuffle))
+                          shuffle=bool(config.shuffle), averaging=early_stopping.averages(config))
     run = epochs.function(trainer, static, path.xla)
     status = Status.RUNNING
     while status == Status.RUNNING and len(log.curve) < n_epochs:

@@ -40,6 +40,7 @@ class Static(NamedTuple):
     early_stopping: bool
     adaptive: bool
     shuffle: bool
+    averaging: bool = False  # early stopping scores the weights' moving average
 
 
 def signatures(dtype):
@@ -89,8 +90,9 @@ def end_epoch(trainer, loss, rate, validation, rules, state, static):
     trainer.snapshot.restore_unless(ok)
     best_score = state.best_score
     if static.early_stopping:
-        score = trainer.validation_score(*validation)
-        trainer.best.keep_if(ok & rules.early_stopping & (score > best_score))
+        score = trainer.validation_score(*validation, averaged=static.averaging)
+        trainer.best.keep_if(ok & rules.early_stopping & (score > best_score),
+                             trainer.moving_average().values if static.averaging else None)
         stall = tf.where(rules.early_stopping,
                          early_stopping.stalled(score, best_score, rules.tol),
                          loss_stalled(loss, state.best_loss, rules.tol))

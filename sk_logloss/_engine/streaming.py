@@ -2,17 +2,18 @@
 
 import numpy as np
 
-from . import rules
+from . import early_stopping, rules
 from .batches import Batch, all_rows_signature
 from .host import aligned_empty, as_tensor, epoch_orders, weight_sum
 from .model import tf
 from .types import Status
 
 
-def _chunk_steps(trainer, X, Y, w, template, alpha, n_valid, n_rows, total_w):
+def _chunk_steps(trainer, averaging, X, Y, w, template, alpha, n_valid, n_rows, total_w):
     """Minibatch steps over the first ``n_valid`` rows of a chunk; returns the loss sum.
 
-    ``n_rows`` and ``total_w`` are the whole data's row count and weight sum.
+    ``n_rows`` and ``total_w`` are the whole data's row count and weight sum;
+    ``averaging``: each step also updates the weights' moving average.
     """
     trainer.trace_count += 1
     B = tf.shape(template)[0]
@@ -24,27 +25,33 @@ def _chunk_steps(trainer, X, Y, w, template, alpha, n_valid, n_rows, total_w):
         valid = tf.cast(start + slots < n_valid, trainer.dtype)
         batch = Batch(tf.slice(X, [start, 0], [B, -1]), tf.slice(Y, [start, 0], [B, -1]),
                       tf.slice(w, [start], [B]) * valid, tf.reduce_sum(valid))
-        return i + 1, acc + trainer.step(batch, alpha, n_rows, total_w)
+        loss = trainer.step(batch, alpha, n_rows, total_w)
+        if averaging:
+            trainer.moving_average().update()
+        return i + 1, acc + loss
 
     return tf.while_loop(lambda i, acc: i < n_steps, step, (0, tf.zeros([], trainer.dtype)))[1]
 
 
-def _end_epoch(trainer, loss, rate, validation, epoch_rules, state):
+def _end_epoch(trainer, averaging, loss, rate, validation, epoch_rules, state):
     return rules.end_epoch(trainer, loss, rate, validation, epoch_rules, state,
-                           rules.Static(early_stopping=True, adaptive=True, shuffle=True))
+                           rules.Static(early_stopping=True, adaptive=True, shuffle=True,
+                                        averaging=averaging))
 
 
-def _functions(trainer, xla):
+def _functions(trainer, xla, averaging):
     d, k, dtype = trainer.spec.layer_sizes[0], trainer.spec.layer_sizes[-1], trainer.dtype
     scalar = tf.TensorSpec([], dtype)
     labels, weights = tf.TensorSpec([None, k], tf.int8), tf.TensorSpec([None], dtype)
     rules_sig, state_sig = rules.signatures(dtype)
-    chunk = trainer.traced(("chunk", xla), _chunk_steps, [
+    chunk = trainer.traced(("chunk", xla, averaging),
+                           lambda t, *args: _chunk_steps(t, averaging, *args), [
         tf.TensorSpec([None, d], dtype), labels, weights, tf.TensorSpec([None], dtype), scalar,
         tf.TensorSpec([], tf.int32), scalar, scalar], xla=xla)
     begin = trainer.traced("begin_epoch", lambda t, rate: t.begin_epoch(rate),
                            [tf.TensorSpec([], tf.float32)])
-    end = trainer.traced("end_epoch", _end_epoch, [
+    end = trainer.traced(("end_epoch", averaging),
+                         lambda t, *args: _end_epoch(t, averaging, *args), [
         scalar, tf.TensorSpec([], tf.float32),
         (all_rows_signature(False, dtype, d), labels, weights), rules_sig, state_sig])
     return chunk, begin, end
@@ -66,7 +73,7 @@ def run(trainer, config, xla, template, alpha, validation, epoch_rules, state, r
     buffers = tuple(as_tensor(a) for a in (bx, by, bw))  # shares the buffers: refilled in place
     n_rows = tf.constant(n, trainer.dtype)
     total_w = weight_sum(w, trainer.dtype)
-    chunk, begin, end = _functions(trainer, xla)
+    chunk, begin, end = _functions(trainer, xla, early_stopping.averages(config))
     for e in range(len(config.rates)):
         if config.stop is not None and config.stop.requested:
             return Status.INTERRUPTED, state

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._optimizers import build_optimizer
+from .early_stopping import MovingAverage
 from .model import activation, tf
 from .types import EPOCHS_PER_CALL, Status
 
@@ -92,6 +93,7 @@ class Static(NamedTuple):
     early_stopping: bool
     adaptive: bool
     shuffle: bool
+    averaging: bool = False  # early stopping scores the weights' moving average
 
 
 def logits(coefs, intercepts, activation_name, x):
@@ -172,7 +174,14 @@ class SweepTrainer:
         self.state = self.variables + self.slots
         self.saved = [tf.Variable(v, trainable=False) for v in self.state]
         self.best = [tf.Variable(v, trainable=False) for v in self.variables]
+        self._average = None
         self._traced = {}
+
+    def moving_average(self):
+        """The weights' :class:`~.early_stopping.MovingAverage`, built on first use."""
+        if self._average is None:
+            self._average = MovingAverage(self.variables)
+        return self._average
 
     def reset(self, coefs, intercepts):
         for var, value in zip(self.variables, list(coefs) + list(intercepts)):
@@ -192,12 +201,14 @@ class SweepTrainer:
         return self._traced[key]
 
     # -- traced code ----------------------------------------------------------
-    def objective(self, x, Y, bw, count, n, total_w, alpha):
-        """``[F, C]`` objective estimates of a batch: :func:`.model.objective`, per candidate."""
-        h = logits(self.coefs, self.intercepts, self.spec.activation, x)
+    def objective(self, x, Y, bw, count, n, total_w, alpha, weights=None):
+        """``[F, C]`` objective estimates of a batch: :func:`.model.objective`, per candidate,
+        of the weights (or of ``weights``, ``(coefs, intercepts)``)."""
+        coefs, intercepts = weights or (self.coefs, self.intercepts)
+        h = logits(coefs, intercepts, self.spec.activation, x)
         per_sample = sample_losses(self.spec.loss, tf.cast(Y, self.dtype)[:, None], h)
         data = tf.reduce_sum(bw[:, None, :] * per_sample, axis=-1) * (n / count)[:, None]
-        return (data + 0.5 * alpha[None, :] * squared_norms(self.coefs)) / total_w[:, None]
+        return (data + 0.5 * alpha[None, :] * squared_norms(coefs)) / total_w[:, None]
 
     def step(self, x, Y, bw, count, n, total_w, alpha, running):
         """One optimizer step of every running candidate; ``[F, C]`` losses times rows."""
@@ -252,9 +263,11 @@ def end_epoch(trainer, static, data, rules, st, loss, rate, running):
     best_score = st.best_score
     if static.early_stopping:
         x, Y = tf.gather(data.X, data.val_rows), tf.gather(data.Y, data.val_rows)
-        score = -trainer_objective_no_l2(trainer, x, Y, data.val_w)
+        scored = trainer.moving_average().values if static.averaging else trainer.variables
+        k = len(trainer.coefs)
+        score = -trainer_objective_no_l2(trainer, x, Y, data.val_w, (scored[:k], scored[k:]))
         better = running & ok & (score > best_score)
-        for b, v in zip(trainer.best, trainer.variables):
+        for b, v in zip(trainer.best, scored):
             b.assign(tf.where(_expand(better), v, b))
         stall = score < best_score + rules.tol
         best_score = tf.where(running, tf.maximum(best_score, score), best_score)
@@ -296,7 +309,10 @@ def run(trainer, static, data, call, rules, state):
 
         def one(i, acc):
             x, Y, bw, count = take(data, order, i, dtype)
-            return i + 1, acc + trainer.step(x, Y, bw, count, n_f, total_w, data.alpha, running)
+            losses = trainer.step(x, Y, bw, count, n_f, total_w, data.alpha, running)
+            if static.averaging:
+                trainer.moving_average().update()
+            return i + 1, acc + losses
 
         zero = tf.zeros([trainer.F, trainer.C], dtype)
         loss = tf.while_loop(lambda i, acc: i < steps, one, (0, zero))[1] / n_f[:, None]
@@ -323,11 +339,11 @@ def run(trainer, static, data, call, rules, state):
     return end
 
 
-def trainer_objective_no_l2(trainer, x, Y, w):
+def trainer_objective_no_l2(trainer, x, Y, w, weights=None):
     """``[F, C]`` weighted mean loss of the validation rows, no L2 term (early stopping's)."""
     ones = tf.ones([trainer.F], trainer.dtype)  # a full batch: no n / count scaling
     return trainer.objective(x, Y, w, ones, ones, tf.reduce_sum(w, axis=1),
-                             tf.zeros([trainer.C], trainer.dtype))
+                             tf.zeros([trainer.C], trainer.dtype), weights)
 
 
 _TRAINERS = {}

@@ -274,7 +274,8 @@ def _train_group(config, pad, before):
     n = data.n.numpy()
     width = pad.rows + 2 * pad.batch  # room to slice one batch past the end
     static = Static(early_stopping=bool(config.early_stopping),
-                    adaptive=config.adaptive is not None, shuffle=bool(config.shuffle))
+                    adaptive=config.adaptive is not None, shuffle=bool(config.shuffle),
+                    averaging=bool(config.early_stopping and config.average_weights))
     trainer = get_trainer(config.spec, F, C)
     rules, state = _rules(config, dtype), _first_state(F, C, dtype)
     rates_all = np.asarray(config.rates, np.float32)  # [C, max_iter]
@@ -283,6 +284,8 @@ def _train_group(config, pad, before):
     logs = {"losses": [], "scores": [], "rates": []}
     with trainer.lock:
         trainer.reset(config.coefs, [b[None, :] for b in config.intercepts])
+        if static.averaging:
+            trainer.moving_average().reset()
         done = 0
         while done < max_iter:
             E = min(EPOCHS_PER_CALL, max_iter - done)

@@ -46,7 +46,14 @@ class Trainer:
         # slots and step count), saved at each epoch's start
         self.state = self.variables + list(self.optimizer.variables)
         self.snapshot = Snapshot(self.state)
+        self._average = None
         self._traced = {}
+
+    def moving_average(self):
+        """The weights' :class:`~.early_stopping.MovingAverage`, built on first use."""
+        if self._average is None:
+            self._average = early_stopping.MovingAverage(self.variables)
+        return self._average
 
     def traced(self, key, fn, signature, xla=False):
         """``fn(self, *args)`` as a tf.function, traced once per trainer and ``key``.
@@ -82,9 +89,11 @@ class Trainer:
         self.snapshot.save()
         self.optimizer.learning_rate.assign(rate)
 
-    def validation_score(self, x, y, w):
-        return early_stopping.score(self.spec, self.coefs, self.intercepts,
-                                    all_rows(x, tf.shape(y)[0]), y, w)
+    def validation_score(self, x, y, w, averaged=False):
+        """Early stopping's score of the weights, or of their moving average."""
+        weights = self.split(self.moving_average().values) if averaged else (
+            self.coefs, self.intercepts)
+        return early_stopping.score(self.spec, *weights, all_rows(x, tf.shape(y)[0]), y, w)
 
     # -- host code ------------------------------------------------------------
     def reset(self, coefs, intercepts, optimizer_state=None):

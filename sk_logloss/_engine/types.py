@@ -135,11 +135,13 @@ class Adaptive:
 
 @dataclass(frozen=True)
 class EarlyStopping:
-    """Hold out ``fraction`` of the rows (split keyed by ``key``) and stop on their score."""
+    """Hold out ``fraction`` of the rows (split keyed by ``key``) and stop on their score;
+    ``average``: score, and keep, the weights' moving average instead of the weights."""
 
     fraction: float
     key: int
     multilabel: bool
+    average: bool = False
 
 
 @dataclass
@@ -253,5 +255,6 @@ class SweepConfig:
     seed: int
     adaptive: Adaptive | None = None
     early_stopping: bool = False
+    average_weights: bool = False  # early stopping scores the weights' moving average
     on_epoch: object = None
     xla: bool = True
