@@ -86,6 +86,14 @@ class MovingAverage:
             a.assign(momentum * a + (1 - momentum) * v)
 
 
+def moving_average(trainer):
+    """``trainer``'s :class:`MovingAverage` of its variables, built on first use and
+    kept on it (a linear sweep never pays for a copy of its ``[F, C, ...]`` weights)."""
+    if trainer.average is None:
+        trainer.average = MovingAverage(trainer.variables)
+    return trainer.average
+
+
 class BestWeights:
     """The weights of the best validation score so far; restored when training ends."""
 

@@ -2,7 +2,7 @@
 
 from typing import NamedTuple
 
-from . import rules
+from . import early_stopping, rules
 from .batches import all_rows_signature, make_source, x_signature
 from .model import tf
 from .types import EPOCHS_PER_CALL, Status
@@ -86,7 +86,7 @@ def run(trainer, static, xla, data, validation, call, epoch_rules, state):
     def train_on(batch):
         loss = trainer.step(batch, data.alpha, n_rows, total_w)
         if static.averaging:
-            trainer.moving_average().update()
+            early_stopping.moving_average(trainer).update()
         return loss
 
     def epoch(carry):

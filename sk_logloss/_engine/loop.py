@@ -83,7 +83,7 @@ def train_stochastic(config):
     with first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock:
         trainer.reset(config.coefs, config.intercepts, config.optimizer_state)
         if early_stopping.averages(config):
-            trainer.moving_average().reset()
+            early_stopping.moving_average(trainer).reset()
         state = rules.first_state(config.lr_scale, dtype)
         if path.stream:
             status, state = streaming.run(trainer, replace(config, data=data), path.xla,

@@ -92,7 +92,7 @@ def end_epoch(trainer, loss, rate, validation, rules, state, static):
     if static.early_stopping:
         score = trainer.validation_score(*validation, averaged=static.averaging)
         trainer.best.keep_if(ok & rules.early_stopping & (score > best_score),
-                             trainer.moving_average().values if static.averaging else None)
+                             early_stopping.moving_average(trainer).values if static.averaging else None)
         stall = tf.where(rules.early_stopping,
                          early_stopping.stalled(score, best_score, rules.tol),
                          loss_stalled(loss, state.best_loss, rules.tol))

@@ -27,7 +27,7 @@ def _chunk_steps(trainer, averaging, X, Y, w, template, alpha, n_valid, n_rows, 
                       tf.slice(w, [start], [B]) * valid, tf.reduce_sum(valid))
         loss = trainer.step(batch, alpha, n_rows, total_w)
         if averaging:
-            trainer.moving_average().update()
+            early_stopping.moving_average(trainer).update()
         return i + 1, acc + loss
 
     return tf.while_loop(lambda i, acc: i < n_steps, step, (0, tf.zeros([], trainer.dtype)))[1]

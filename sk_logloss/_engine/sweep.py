@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._optimizers import build_optimizer
-from .early_stopping import MovingAverage
+from .early_stopping import moving_average
 from .model import activation, tf
 from .types import EPOCHS_PER_CALL, Status
 
@@ -174,14 +174,8 @@ class SweepTrainer:
         self.state = self.variables + self.slots
         self.saved = [tf.Variable(v, trainable=False) for v in self.state]
         self.best = [tf.Variable(v, trainable=False) for v in self.variables]
-        self._average = None
+        self.average = None  # early_stopping.moving_average builds it on first use
         self._traced = {}
-
-    def moving_average(self):
-        """The weights' :class:`~.early_stopping.MovingAverage`, built on first use."""
-        if self._average is None:
-            self._average = MovingAverage(self.variables)
-        return self._average
 
     def reset(self, coefs, intercepts):
         for var, value in zip(self.variables, list(coefs) + list(intercepts)):
@@ -263,7 +257,7 @@ def end_epoch(trainer, static, data, rules, st, loss, rate, running):
     best_score = st.best_score
     if static.early_stopping:
         x, Y = tf.gather(data.X, data.val_rows), tf.gather(data.Y, data.val_rows)
-        scored = trainer.moving_average().values if static.averaging else trainer.variables
+        scored = moving_average(trainer).values if static.averaging else trainer.variables
         k = len(trainer.coefs)
         score = -trainer_objective_no_l2(trainer, x, Y, data.val_w, (scored[:k], scored[k:]))
         better = running & ok & (score > best_score)
@@ -311,7 +305,7 @@ def run(trainer, static, data, call, rules, state):
             x, Y, bw, count = take(data, order, i, dtype)
             losses = trainer.step(x, Y, bw, count, n_f, total_w, data.alpha, running)
             if static.averaging:
-                trainer.moving_average().update()
+                moving_average(trainer).update()
             return i + 1, acc + losses
 
         zero = tf.zeros([trainer.F, trainer.C], dtype)

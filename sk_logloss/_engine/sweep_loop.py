@@ -5,6 +5,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._network import objective as numpy_objective
+from .early_stopping import moving_average
 from .host import as_tensor, epoch_orders
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
@@ -285,7 +286,7 @@ def _train_group(config, pad, before):
     with trainer.lock:
         trainer.reset(config.coefs, [b[None, :] for b in config.intercepts])
         if static.averaging:
-            trainer.moving_average().reset()
+            moving_average(trainer).reset()
         done = 0
         while done < max_iter:
             E = min(EPOCHS_PER_CALL, max_iter - done)

@@ -46,14 +46,8 @@ class Trainer:
         # slots and step count), saved at each epoch's start
         self.state = self.variables + list(self.optimizer.variables)
         self.snapshot = Snapshot(self.state)
-        self._average = None
+        self.average = None  # early_stopping.moving_average builds it on first use
         self._traced = {}
-
-    def moving_average(self):
-        """The weights' :class:`~.early_stopping.MovingAverage`, built on first use."""
-        if self._average is None:
-            self._average = early_stopping.MovingAverage(self.variables)
-        return self._average
 
     def traced(self, key, fn, signature, xla=False):
         """``fn(self, *args)`` as a tf.function, traced once per trainer and ``key``.
@@ -91,7 +85,7 @@ class Trainer:
 
     def validation_score(self, x, y, w, averaged=False):
         """Early stopping's score of the weights, or of their moving average."""
-        weights = self.split(self.moving_average().values) if averaged else (
+        weights = self.split(early_stopping.moving_average(self).values) if averaged else (
             self.coefs, self.intercepts)
         return early_stopping.score(self.spec, *weights, all_rows(x, tf.shape(y)[0]), y, w)
 
