@@ -58,7 +58,7 @@ def _per_sample_terms(spec):
 _AUTO = {
     "learning_rate": (0.1, 0.003),
     "early_stopping": (False, True),  # a network's only with 10 held-out rows or more
-    "n_iter_no_change": (10, 30),
+    "n_iter_no_change": (10, 20),
     "average_weights": (False, True),  # early stopping on the weights' moving average
     # over the cross-entropies a row's loss averages (_per_sample_terms); a network's is
     # further divided by the square root of its number of logits (see _alpha)
@@ -171,7 +171,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Training stops once the loss (or validation score) has not improved
         by ``tol`` for more than this many epochs in a row; ``np.inf`` never
         stops on it (as in MLPClassifier). ``"auto"``: 10 for a linear model,
-        30 with hidden layers.
+        20 with hidden layers.
     early_stopping : bool or "auto", default="auto"
         ``"auto"``: False for a linear model, True with hidden layers (a
         network regularized by its validation score; see Notes) when

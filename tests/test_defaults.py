@@ -169,7 +169,7 @@ def test_network_auto_values():
                                        random_state=0), X, y)
     assert soft.alpha_ == pytest.approx(2.5 / np.sqrt(3))
     explicit = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), learning_rate=0.003,
-                                           early_stopping=True, n_iter_no_change=30,
+                                           early_stopping=True, n_iter_no_change=20,
                                            alpha=2.5 / (np.sqrt(3) * 3), max_iter=3,
                                            random_state=0), X, y)
     np.testing.assert_array_equal(explicit.coefs_[0], net.coefs_[0])
