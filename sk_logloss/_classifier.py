@@ -735,7 +735,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             spec, coefs, intercepts, data, rates=rates, alpha=self._alpha(spec),
             batch_size=None if self.batch_size == "auto" else self.batch_size,
             tol=self.tol / _per_sample_terms(spec),
-            n_iter_no_change=int(min(self._setting("n_iter_no_change"), np.iinfo(np.int32).max)),
+            n_iter_no_change=self._patience(),
             check_convergence=not incremental, shuffle=self.shuffle, seed=seed, epoch0=epoch0,
             adaptive=adaptive, early_stopping=stopping, optimizer_state=state, lr_scale=lr_scale,
             on_epoch=on_epoch, stop=stop,
@@ -770,6 +770,11 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             outputs = spec.layer_sizes[-1]
             return _AUTO["alpha"][1] / (np.sqrt(outputs) * _per_sample_terms(spec))
         return float(self.alpha)
+
+    def _patience(self):
+        """``n_iter_no_change`` as the engine takes it: "auto" resolved for this
+        architecture, ``np.inf`` as the largest int32."""
+        return int(min(self._setting("n_iter_no_change"), np.iinfo(np.int32).max))
 
     def _early_stopping(self, n_samples, data):
         """Whether a fit on ``n_samples`` rows stops early: ``early_stopping``, or for "auto"

@@ -567,7 +567,7 @@ shuffle, random_state, verbose : see LogLossClassifier
         config = SweepConfig(
             spec, X, Y, sweep_folds, coefs, intercepts, rates, alphas, batch_size=batch,
             tol=self.tol / per_row,
-            n_iter_no_change=int(min(base._setting("n_iter_no_change"), np.iinfo(np.int32).max)),
+            n_iter_no_change=base._patience(),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,
             early_stopping=early, average_weights=bool(base._setting("average_weights")),
             on_epoch=_callbacks.chain(_progress if self.verbose else None,

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import fit_quiet
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -176,6 +176,19 @@ def test_network_auto_values():
     assert LogLossClassifier().get_params()["learning_rate"] == "auto"
 
 
+def test_network_patience_auto_stops_as_20():
+    """A network's "auto" patience is 20 epochs: a run long enough for it to stop fits
+    bitwise as n_iter_no_change=20 does, and stops before max_iter (282 epochs here;
+    30 epochs' patience runs 342)."""
+    X, y = make_classification(300, 10, n_informative=5, flip_y=0.2, random_state=0)
+    auto = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), random_state=0), X, y)
+    twenty = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), n_iter_no_change=20,
+                                         random_state=0), X, y)
+    assert auto.n_iter_ < auto.max_iter and auto.n_iter_ == twenty.n_iter_
+    np.testing.assert_array_equal(auto.coefs_[0], twenty.coefs_[0])
+    assert LogLossClassifier(n_iter_no_change=np.inf)._patience() == np.iinfo(np.int32).max
+
+
 def test_average_weights_auto_and_its_scope():
     """"auto" averages a network's early stopping, not a linear model's; without early
     stopping the setting changes no bit."""
@@ -202,7 +215,6 @@ def test_average_weights_auto_and_its_scope():
 def test_auto_early_stopping_needs_ten_held_out_rows():
     """A network stops early by default only with 10 rows or more to hold out; a search whose
     folds straddle that fits them one by one, as GridSearchCV does (equal scores)."""
-    from sklearn.datasets import make_classification
     from sklearn.model_selection import GridSearchCV
 
     from sk_logloss import LogLossClassifierCV
