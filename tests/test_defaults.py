@@ -162,15 +162,20 @@ def test_network_auto_values():
     assert linear.alpha_ == 1 / 3 and linear.validation_scores_ is None
     assert linear.learning_rate_curve_[0] == np.float32(0.1)
     net = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0), X, y)
-    assert net.alpha_ == pytest.approx(2.5 / (np.sqrt(3) * 3))  # sigmoid: 3 logits averaged
+    assert net.alpha_ == pytest.approx(3 / (3 ** (2 / 3) * 3))  # sigmoid: 3 logits averaged
     assert len(net.validation_scores_) == 3  # early stopping
     assert net.learning_rate_curve_[0] == np.float32(0.003)
     soft = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), loss="softmax", max_iter=3,
                                        random_state=0), X, y)
-    assert soft.alpha_ == pytest.approx(2.5 / np.sqrt(3))
+    assert soft.alpha_ == pytest.approx(3 / 3 ** (2 / 3))
+    assert soft.learning_rate_curve_[0] == np.float32(0.002)  # a softmax output's rate
+    binary = y < 2  # softmax on 2 classes fits the sigmoid's model, at its rate
+    soft2 = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), loss="softmax", max_iter=3,
+                                        random_state=0), X[binary], y[binary])
+    assert soft2.learning_rate_curve_[0] == np.float32(0.003) and soft2.alpha_ == 3.0
     explicit = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), learning_rate=0.003,
                                            early_stopping=True, n_iter_no_change=20,
-                                           alpha=2.5 / (np.sqrt(3) * 3), max_iter=3,
+                                           alpha=net.alpha_, max_iter=3,
                                            random_state=0), X, y)
     np.testing.assert_array_equal(explicit.coefs_[0], net.coefs_[0])
     assert LogLossClassifier().get_params()["learning_rate"] == "auto"
@@ -178,8 +183,8 @@ def test_network_auto_values():
 
 def test_network_patience_auto_stops_as_20():
     """A network's "auto" patience is 20 epochs: a run long enough for it to stop fits
-    bitwise as n_iter_no_change=20 does, and stops before max_iter (282 epochs here;
-    30 epochs' patience runs 342)."""
+    bitwise as n_iter_no_change=20 does, and stops before max_iter (255 epochs here;
+    30 epochs' patience runs 315)."""
     X, y = make_classification(300, 10, n_informative=5, flip_y=0.2, random_state=0)
     auto = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), random_state=0), X, y)
     twenty = fit_quiet(LogLossClassifier(hidden_layer_sizes=(5,), n_iter_no_change=20,
