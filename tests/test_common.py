@@ -6,7 +6,7 @@ from sk_logloss import LogLossClassifier, LogLossClassifierCV
 
 CONFIGURATIONS = [
     LogLossClassifier(),  # Adam, the default
-    LogLossClassifier(hidden_layer_sizes=(16,), activation="tanh"),
+    LogLossClassifier(hidden_layer_sizes=(16,)),  # a network at its defaults (issue 24)
     LogLossClassifier(
         optimizer="sgd", learning_rate=0.01, optimizer_params={"momentum": 0.9, "nesterov": True}
     ),
