@@ -66,7 +66,7 @@ _AUTO = {
 }
 
 
-# 3 / n_outputs**(2/3): 3 for one logit (breast cancer 1.050 times MLPClassifier's CV log loss
+# 3 / n_outputs**(2/3): 3 for one logit (breast cancer 1.0499 times MLPClassifier's CV log loss
 # at 2.5, 1.039 at 3), the same as 2.5 / sqrt(3) for 3 (wine's softmax 1.09x at 2.5)
 NETWORK_ALPHA_POWER = 2 / 3
 
@@ -318,15 +318,15 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     (``benchmarks/quality.py --hidden``, against ``MLPClassifier``): Adam at
     0.003 (0.002 for a softmax output, which otherwise stops past its best
     on small noisy sets), early stopping with a patience of 20 epochs, and
-    ``alpha`` ``3 / n_outputs_ ** (2 / 3)`` times the linear one. Overfitting is what
-    decides a network's log loss: a fixed penalty suits some sets and not
-    others, while the validation score stops each where it starts to
-    overfit; the penalty on top keeps small sets (breast cancer) from
-    stopping on a noisy validation score. Early stopping scores a moving
-    average of the weights (``average_weights``): Adam's steps at 0.003
-    jitter the weights, and the best score of jittering weights picks
-    lucky ones (3class_2000_clean: 1.137 times MLPClassifier's log loss
-    without the average, 1.03 with it).
+    ``alpha`` ``3 / n_outputs_ ** (2 / 3)`` times the linear one.
+    Overfitting is what decides a network's log loss: a fixed penalty suits
+    some sets and not others, while the validation score stops each where it
+    starts to overfit; the penalty on top keeps small sets (breast cancer)
+    from stopping on a noisy validation score. Early stopping scores a moving
+    average of the weights (``average_weights``): Adam's steps at 0.003 jitter
+    the weights, and the best score of jittering weights picks lucky ones
+    (3class_2000_clean: 1.137 times MLPClassifier's log loss without the
+    average, 1.03 with it).
 
     Ctrl-C during ``fit`` (in the main thread) stops training at the end of
     the current call into TensorFlow (at most 20,000 optimizer steps, or one
@@ -861,6 +861,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self._lr_scale = result.lr_scale
 
     def _warn(self, result, incremental, lbfgs):
+        rate_given = self._learning_rate(self._fitted_loss())  # "auto" resolved
         if result.status == Status.DIVERGED:
             step = "iteration" if lbfgs else "epoch"
             at = self.n_iter_ + 1
@@ -869,7 +870,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
             rate = "" if lbfgs else (
                 f" at learning rate {result.diverged_rate:.6g} (learning_rate="
-                f"{self._learning_rate(self._fitted_loss())}, schedule {self.learning_rate_schedule!r})"
+                f"{rate_given}, schedule {self.learning_rate_schedule!r})"
             )
             warnings.warn(
                 f"Training diverged at {step} {at}{rate}: the loss, the weights or the "
@@ -909,7 +910,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"Training stopped because the loss no longer improved, but it ended higher "
                 f"than it started (epoch loss {result.loss_curve[0]:.6g} first, "
                 f"{result.loss_curve[-1]:.6g} last): learning_rate="
-                f"{self._learning_rate(self._fitted_loss())} is probably too large. Lower learning_rate.",
+                f"{rate_given} is probably too large. Lower learning_rate.",
                 ConvergenceWarning,
             )
         elif result.status == Status.RUNNING and not incremental:
