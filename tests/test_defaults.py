@@ -1,4 +1,4 @@
-"""The defaults of issue 14: what each one computes, and that together they reach LogisticRegression."""
+"""The "auto" defaults: the linear ones (issue 14) and the networks' (issue 24), against peers."""
 
 import warnings
 
