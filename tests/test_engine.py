@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
 
-from sk_logloss._engine import batches, divergence, early_stopping, loop, rules
+from sk_logloss._engine import batches, divergence, early_stopping, loop, rules, update
 from sk_logloss._engine.model import first_layer, tf
 from sk_logloss._engine.trainer import Trainer
 from sk_logloss._engine.types import (
@@ -20,6 +20,7 @@ from sk_logloss._engine.types import (
     padded_rows,
 )
 from sk_logloss._network import init_weights
+from sk_logloss._optimizers import KERAS_OPTIMIZERS
 
 
 def problem(n=300, d=6, classes=3, seed=0):
@@ -163,6 +164,31 @@ def test_steps_per_call_cut_the_run_without_changing_it():
     cut = loop.train_stochastic(config(X, Y, paths=Paths(steps_per_call=1)))  # an epoch a call
     np.testing.assert_array_equal(whole.loss_curve, cut.loss_curve)
     np.testing.assert_array_equal(whole.coefs[0], cut.coefs[0])
+
+
+@pytest.mark.bitwise
+@pytest.mark.parametrize("name", sorted(KERAS_OPTIMIZERS))
+def test_the_direct_update_gives_the_bits_of_keras_apply(name, monkeypatch):
+    """update.apply calls each variable's update rule itself; optimizer.apply must agree."""
+    X, Y = problem(60)
+    base = config(X, Y, hidden=(4,), rates=np.full(3, 0.01))
+    base = replace(base, spec=replace(base.spec, optimizer=name))
+    monkeypatch.setattr(loop, "get_trainer", Trainer)  # a new trace for each run
+    direct = loop.train_stochastic(base)
+    monkeypatch.setattr(update, "_wrapped", lambda optimizer: True)
+    keras_apply = loop.train_stochastic(base)
+    for a, b in zip(direct.coefs + direct.intercepts + direct.optimizer_state,
+                    keras_apply.coefs + keras_apply.intercepts + keras_apply.optimizer_state):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(direct.coefs[0], base.coefs[0])  # it trained
+
+
+def test_apply_keeps_what_keras_adds_around_the_update_rule():
+    keras = pytest.importorskip("keras")
+    assert not update._wrapped(keras.optimizers.Adam())
+    assert update._wrapped(keras.optimizers.AdamW())  # weight decay
+    assert update._wrapped(keras.optimizers.SGD(clipnorm=1.0))
+    assert update._wrapped(keras.optimizers.Nadam())  # its own step before the update rules
 
 
 # -- batch sources -----------------------------------------------------------------------

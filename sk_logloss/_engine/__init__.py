@@ -6,7 +6,7 @@ Modules, in the order a fit meets them:
 - ``loop``: chooses graph, XLA or streaming and runs the calls;
 - ``epochs``: the in-graph loop of epochs and minibatches;
 - ``batches``: where a minibatch is drawn, dense or CSR;
-- ``trainer``: variables, Keras optimizer, one step;
+- ``trainer``: variables, Keras optimizer, one step (``update``: its update rule);
 - ``model``: activations, logits and the loss;
 - ``rules``, ``early_stopping``, ``divergence``: what ends an epoch;
 - ``streaming``: epochs over X too large to share;

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._optimizers import build_optimizer
+from . import update
 from .early_stopping import moving_average
 from .model import activation, tf
 from .types import EPOCHS_PER_CALL, Status
@@ -211,7 +212,7 @@ class SweepTrainer:
             total = tf.reduce_sum(tf.where(running, losses, tf.zeros_like(losses)))
         grads = tape.gradient(total, self.variables)
         before = [tf.identity(v) for v in self.state]
-        self.optimizer.apply(grads, self.variables)
+        update.apply(self.optimizer, grads, self.variables)
         keep = _expand(running)
         for v, old in zip(self.state, before):
             v.assign(tf.where(keep, v, old))

@@ -5,7 +5,7 @@ import itertools
 import threading
 
 from .._optimizers import build_optimizer
-from . import early_stopping
+from . import early_stopping, update
 from .batches import all_rows
 from .divergence import Snapshot
 from .model import objective, tf
@@ -75,7 +75,7 @@ class Trainer:
         with tf.GradientTape() as tape:
             loss = self.loss(batch.x, batch.y, batch.w, alpha, batch.count, n, total_w)
         grads = tape.gradient(loss, self.variables)
-        self.optimizer.apply(grads, self.variables)
+        update.apply(self.optimizer, grads, self.variables)
         return loss * batch.count
 
     def begin_epoch(self, rate):
