@@ -5,7 +5,7 @@ from typing import NamedTuple
 from . import early_stopping, rules
 from .batches import all_rows_signature, make_source, x_signature
 from .model import tf
-from .types import EPOCHS_PER_CALL, Status
+from .types import FIT_EPOCHS_PER_CALL, Status
 
 
 class Data(NamedTuple):
@@ -37,8 +37,8 @@ class Call(NamedTuple):
     """What one call runs: each epoch's row order, how many epochs, each epoch's rate."""
 
     orders: object  # int32 [epochs, X's rows] (empty without shuffling)
-    n_epochs: object  # int32, at most EPOCHS_PER_CALL
-    rates: object  # float32 [EPOCHS_PER_CALL]
+    n_epochs: object  # int32, at most FIT_EPOCHS_PER_CALL
+    rates: object  # float32 [FIT_EPOCHS_PER_CALL]
 
 
 class Carry(NamedTuple):
@@ -47,9 +47,9 @@ class Carry(NamedTuple):
     epoch: object
     state: rules.EpochState
     status: object
-    losses: object  # [EPOCHS_PER_CALL] epoch losses
-    scores: object  # [EPOCHS_PER_CALL] validation scores
-    rates: object  # [EPOCHS_PER_CALL] learning rates used
+    losses: object  # [FIT_EPOCHS_PER_CALL] epoch losses
+    scores: object  # [FIT_EPOCHS_PER_CALL] validation scores
+    rates: object  # [FIT_EPOCHS_PER_CALL] learning rates used
 
 
 def signature(spec, dtype):
@@ -62,7 +62,7 @@ def signature(spec, dtype):
              tf.TensorSpec([], dtype), tf.TensorSpec([], tf.int32), tf.TensorSpec([], dtype)),
         Validation(all_rows_signature(spec.sparse, dtype, d), labels, weights),
         Call(tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
-             tf.TensorSpec([EPOCHS_PER_CALL], tf.float32)),
+             tf.TensorSpec([FIT_EPOCHS_PER_CALL], tf.float32)),
         rules_sig,
         state_sig,
     ]
@@ -119,9 +119,9 @@ def run(trainer, static, xla, data, validation, call, epoch_rules, state):
                       tf.tensor_scatter_nd_update(carry.scores, at, [score]),
                       tf.tensor_scatter_nd_update(carry.rates, at, [rate])),)
 
-    empty = tf.zeros([EPOCHS_PER_CALL], trainer.dtype)
+    empty = tf.zeros([FIT_EPOCHS_PER_CALL], trainer.dtype)
     start = Carry(0, state, int(Status.RUNNING), empty, empty,
-                  tf.zeros([EPOCHS_PER_CALL], tf.float32))
+                  tf.zeros([FIT_EPOCHS_PER_CALL], tf.float32))
     (end,) = tf.while_loop(
         lambda c: (c.epoch < call.n_epochs) & (c.status == int(Status.RUNNING)), epoch, (start,)
     )

@@ -13,7 +13,15 @@ from .batches import all_rows_tensors, no_rows, x_tensors
 from .host import as_tensor, data_bytes, epoch_orders, padded_tensor, weight_sum
 from .model import tf
 from .trainer import get_trainer
-from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, padded_rows, steps_per_epoch
+from .types import (
+    FIT_EPOCHS_PER_CALL,
+    FIT_FIRST_CALL_EPOCHS,
+    Status,
+    TrainResult,
+    batch_rows,
+    padded_rows,
+    steps_per_epoch,
+)
 
 
 class Path(NamedTuple):
@@ -121,18 +129,22 @@ def _in_graph_data(config, path, data, template, alpha):
 
 
 def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, log):
-    """Calls of the traced epoch loop, each up to EPOCHS_PER_CALL epochs; ``(status, state)``.
+    """Calls of the traced epoch loop; ``(status, state)``.
 
-    A call runs at most ``paths.steps_per_call`` steps (one epoch at least),
-    so a requested stop (Ctrl-C) is honoured between calls; with a progress
-    callback, one epoch per call.
+    The first call asks for FIT_FIRST_CALL_EPOCHS epochs, each next one for
+    twice as many, up to FIT_EPOCHS_PER_CALL; a call runs at most
+    ``paths.steps_per_call`` steps (one epoch at least), so a requested stop
+    (Ctrl-C) is honoured between calls; with a progress callback, one epoch
+    per call.
     """
     n, rows = int(data.n), int(tf.shape(data.w)[0])  # real rows, and X's (padded)
     steps = -(-n // int(data.template.shape[0]))
     n_epochs, paths = len(config.rates), config.paths
     per_call = 1 if config.on_epoch else max(
-        1, min(EPOCHS_PER_CALL, paths.steps_per_call // steps, paths.order_rows_per_call // rows)
+        1, min(FIT_EPOCHS_PER_CALL, paths.steps_per_call // steps,
+               paths.order_rows_per_call // rows)
     )
+    ask = min(per_call, FIT_FIRST_CALL_EPOCHS)
     static = rules.Static(early_stopping=log.early, adaptive=config.adaptive is not None,
                           shuffle=bool(config.shuffle), averaging=early_stopping.averages(config))
     run = epochs.function(trainer, static, path.xla)
@@ -141,8 +153,9 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
         if config.stop is not None and config.stop.requested:
             return Status.INTERRUPTED, state
         done = len(log.curve)
-        k = min(per_call, n_epochs - done)
-        rates = np.zeros(EPOCHS_PER_CALL, np.float32)
+        k = min(ask, n_epochs - done)
+        ask = min(per_call, 2 * ask)
+        rates = np.zeros(FIT_EPOCHS_PER_CALL, np.float32)
         rates[:k] = config.rates[done : done + k]
         orders = np.zeros((0, 0), np.int32)
         if config.shuffle:  # always [per_call, rows]: a new shape would recompile under XLA

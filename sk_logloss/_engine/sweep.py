@@ -24,7 +24,7 @@ from .._optimizers import build_optimizer
 from . import update
 from .early_stopping import moving_average
 from .model import activation, tf
-from .types import EPOCHS_PER_CALL, Status
+from .types import SWEEP_EPOCHS_PER_CALL, Status
 
 # Keras optimizers whose update is elementwise in the learning rate and the
 # variable, so that a [F, C, 1, 1] rate and a candidate axis change nothing;
@@ -60,7 +60,7 @@ class SweepCall(NamedTuple):
 
     orders: object  # int32 [E, F, n_max + 2 B]: positions into each fold's rows
     n_epochs: object  # int32
-    rates: object  # float32 [EPOCHS_PER_CALL, C]
+    rates: object  # float32 [SWEEP_EPOCHS_PER_CALL, C]
 
 
 class SweepRules(NamedTuple):
@@ -85,7 +85,7 @@ class SweepState(NamedTuple):
 class SweepCarry(NamedTuple):
     epoch: object
     state: SweepState
-    losses: object  # [EPOCHS_PER_CALL, F, C]
+    losses: object  # [SWEEP_EPOCHS_PER_CALL, F, C]
     scores: object
     rates: object
 
@@ -324,7 +324,7 @@ def run(trainer, static, data, call, rules, state):
             tf.tensor_scatter_nd_update(carry.rates, at, [tf.cast(rate, tf.float32)]),
         ),)
 
-    shape = [EPOCHS_PER_CALL, trainer.F, trainer.C]
+    shape = [SWEEP_EPOCHS_PER_CALL, trainer.F, trainer.C]
     empty = tf.fill(shape, tf.constant(np.nan, dtype))
     start = SweepCarry(0, state, empty, empty, tf.zeros(shape, tf.float32))
     (end,) = tf.while_loop(

@@ -10,7 +10,7 @@ from .host import as_tensor, epoch_orders
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
 from .trainer import get_trainer as get_plain_trainer
-from .types import EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
+from .types import SWEEP_EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
 
 
 class SweepResult(NamedTuple):
@@ -289,8 +289,8 @@ def _train_group(config, pad, before):
             moving_average(trainer).reset()
         done = 0
         while done < max_iter:
-            E = min(EPOCHS_PER_CALL, max_iter - done)
-            rates = np.zeros((EPOCHS_PER_CALL, C), np.float32)
+            E = min(SWEEP_EPOCHS_PER_CALL, max_iter - done)
+            rates = np.zeros((SWEEP_EPOCHS_PER_CALL, C), np.float32)
             rates[:E] = rates_all[:, done:done + E].T
             call = SweepCall(tf.constant(_orders(config, n, done, E, width)),
                              tf.constant(E, tf.int32), tf.constant(rates))
