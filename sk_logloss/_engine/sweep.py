@@ -7,8 +7,8 @@ per step and serve all C candidates (``einsum("fbd,fcdk->fcbk")``). Keras'
 optimizer takes the learning rate as a ``[F, C, 1, 1]`` tensor, which
 broadcasts against every variable (intercepts are kept as ``[F, C, 1, k]``).
 Each candidate stops on its own rule (convergence, adaptive decay, early
-stopping, divergence) and is then frozen: its weights and optimizer slots keep
-their values while the others train on. Candidates share the optimizer's step
+stopping, divergence) and is then frozen: its weights and optimizer slots are
+put back to their values at each later epoch's end while the others train on. Candidates share the optimizer's step
 counter, so only folds with the same number of steps per epoch share a run
 (:func:`.sweep_loop.train_sweep` groups them). The arithmetic is a plain fit's, in another
 summation order: a candidate's weights match its own fit to rounding.
@@ -211,11 +211,9 @@ class SweepTrainer:
             losses = self.objective(x, Y, bw, count, n, total_w, alpha)
             total = tf.reduce_sum(tf.where(running, losses, tf.zeros_like(losses)))
         grads = tape.gradient(total, self.variables)
-        before = [tf.identity(v) for v in self.state]
+        # a stopped candidate steps on (its gradient is zero, its momentum is not) and is
+        # put back at the epoch's end (end_epoch): no copy of every variable per step
         update.apply(self.optimizer, grads, self.variables)
-        keep = _expand(running)
-        for v, old in zip(self.state, before):
-            v.assign(tf.where(keep, v, old))
         return losses * count[:, None]
 
     def finite(self, loss):
@@ -252,7 +250,7 @@ def end_epoch(trainer, static, data, rules, st, loss, rate, running):
     Returns ``(score, new state, ok)``; a diverged candidate's epoch is undone.
     """
     ok = trainer.finite(loss)
-    keep = _expand(ok | ~running)
+    keep = _expand(ok & running)  # undo a diverged epoch, and a stopped candidate's steps
     for v, s in zip(trainer.state, trainer.saved):
         v.assign(tf.where(keep, v, s))
     best_score = st.best_score

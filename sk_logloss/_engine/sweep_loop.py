@@ -258,9 +258,11 @@ def _orders(config, n, done, E, width):
         for f, k in enumerate(n):
             orders[0, f, :k] = np.arange(k)
         return orders
-    orders = np.zeros((E, len(n), width), np.int32)
+    # always SWEEP_EPOCHS_PER_CALL rows (zeros past E): a run's last, shorter call
+    # then has the shape of the others, and is neither traced nor compiled again
+    orders = np.zeros((SWEEP_EPOCHS_PER_CALL, len(n), width), np.int32)
     for f, k in enumerate(n):
-        orders[:, f, :k] = epoch_orders(config.seed, done, E, int(k))
+        orders[:E, f, :k] = epoch_orders(config.seed, done, E, int(k))
     return orders
 
 
