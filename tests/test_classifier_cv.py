@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_logloss import LogLossClassifier, LogLossClassifierCV
+from sk_logloss._engine.types import SWEEP_EPOCHS_PER_CALL
 
 RATES = [0.003, 0.03, 0.3]
 # measured: every split score within 3.1e-14 of GridSearchCV's (float64). The
@@ -308,4 +309,5 @@ def test_verbose_reports_the_sweep(small, capsys):
     # it ends when no candidate is training, or at max_iter
     assert lines and (lines[-1].endswith(" 0 candidates still training")
                       or lines[-1].startswith("sweep: 1000 epochs,"))
-    assert len(lines) == -(-int(lines[-1].split()[1]) // 32)  # one line per call of 32 epochs
+    # one line per call of SWEEP_EPOCHS_PER_CALL epochs
+    assert len(lines) == -(-int(lines[-1].split()[1]) // SWEEP_EPOCHS_PER_CALL)

@@ -58,8 +58,10 @@ def test_split_tasks_covers_each_candidate_once_in_tasks_of_about_the_set_size(F
     assert max(sizes) <= 2 * TASK_CANDIDATES  # no task much larger than the set size ...
     assert len(tasks) == 1 or min(sizes) >= TASK_CANDIDATES / 4  # ... nor much smaller
     assert len(tasks) >= F * C / (2 * TASK_CANDIDATES)
-    assert all(len(folds) == 1 for folds, _ in tasks) or all(
-        len(grid) == C for _, grid in tasks)  # whole folds, or one fold's grid chunks
+    assert all(len(folds) == F for folds, _ in tasks) or all(
+        len(grid) == 1 for _, grid in tasks)  # grid chunks of every fold, or one grid point's
+    if all(len(folds) == F for folds, _ in tasks):  # ... contiguous: neighbouring rates together
+        assert all(list(grid) == list(range(grid[0], grid[-1] + 1)) for _, grid in tasks)
 
 
 @pytest.mark.bitwise

@@ -34,6 +34,14 @@ class Padding(NamedTuple):
     rows: int  # training rows per fold
     val: int  # validation rows per fold
     batch: int  # rows per step
+    folds: int  # folds per task
+    grid: int  # grid points per task
+
+
+def padded(ids, size):
+    """``ids`` with its last entry repeated up to ``size``: a task of a run's shape. The
+    repeats train as the candidates they copy, and are dropped (:func:`_cut`)."""
+    return tuple(ids) + (ids[-1],) * (size - len(ids))
 
 
 # Candidates (fold x grid point) per task of a run, about: fewer, and a step's fixed cost
@@ -69,11 +77,16 @@ def plan(config):
     runs = {}
     for i, f in enumerate(folds):
         runs.setdefault(steps_per_epoch(config.batch_size, len(f.train)), []).append(i)
-    return [(Padding(max(len(folds[i].train) for i in members),
-                     max(len(folds[i].val) for i in members) if config.early_stopping else 0,
-                     max(batches[i] for i in members)),
-             split_tasks(members, len(config.alphas)))
-            for members in runs.values()]
+    out = []
+    for members in runs.values():
+        tasks = split_tasks(members, len(config.alphas))
+        out.append((Padding(max(len(folds[i].train) for i in members),
+                            max(len(folds[i].val) for i in members) if config.early_stopping
+                            else 0,
+                            max(batches[i] for i in members),
+                            max(len(f) for f, _ in tasks), max(len(c) for _, c in tasks)),
+                    tasks))
+    return out
 
 
 def serial(n_jobs):
@@ -103,14 +116,15 @@ def _train_run(config, tasks, pad, before, n_jobs):
 
     here = serial(n_jobs) or len(tasks) == 1  # one task: no worker would add anything
     bare = config if here else replace(config, on_epoch=None)
+    shaped = [(padded(folds, pad.folds), padded(cands, pad.grid)) for folds, cands in tasks]
     configs = [replace(bare, folds=[config.folds[i] for i in folds],
                        rates=np.asarray(config.rates)[list(cands)],
                        alphas=np.asarray(config.alphas)[list(cands)])
-               for folds, cands in tasks]
+               for folds, cands in shaped]
     if here:
         parts, done = {}, 0
         for task, sub in zip(tasks, configs, strict=True):
-            parts[task] = part = _train_group(sub, pad, before + done)
+            parts[task] = part = _cut(_train_group(sub, pad, before + done), task)
             done += part["losses"].shape[0]
         return parts, done
     from joblib import Parallel, delayed
@@ -120,10 +134,22 @@ def _train_run(config, tasks, pad, before, n_jobs):
     X, Y = config.X, config.Y
     parts = Parallel(n_jobs=n_jobs)(delayed(_train_task)(X, Y, replace(c, X=None, Y=None), pad)
                                     for c in configs)
+    parts = [_cut(part, task) for part, task in zip(parts, tasks, strict=True)]
     epochs = max(part["losses"].shape[0] for part in parts)
     if config.on_epoch is not None:
         config.on_epoch(before + epochs, 0)
     return dict(zip(tasks, parts, strict=True)), epochs
+
+
+CURVES = ("losses", "scores", "rates")  # a part's [epochs, F, C] arrays; the rest are [F, C, ...]
+
+
+def _cut(part, task):
+    """A task's part without the candidates that only padded it to its run's shape."""
+    f, c = len(task[0]), len(task[1])
+    return {key: ([v[:f, :c] for v in value] if isinstance(value, list)
+                  else value[:, :f, :c] if key in CURVES else value[:f, :c])
+            for key, value in part.items()}
 
 
 def split_tasks(folds, n_candidates):
@@ -131,18 +157,21 @@ def split_tasks(folds, n_candidates):
     ``ceil(F C / TASK_CANDIDATES)`` tasks of near-equal size.
 
     The split depends on the sweep alone, never on ``n_jobs`` or the backend: a
-    candidate trains in a task of the same shape, so with the same arithmetic,
-    however the tasks are run. Folds are split first (a fold's rows are gathered
-    once per step for all of its grid points); only with more tasks than folds
-    is each fold's grid cut into contiguous chunks too.
+    candidate trains in a task of the same shape (:func:`padded`), so with the
+    same arithmetic, however the tasks are run. The grid is split first, into
+    contiguous chunks with every fold: neighbouring grid points (learning rates
+    in order) stop at about the same epoch, and a task runs as long as its
+    slowest candidate (breast cancer, 9 rates x 6 folds: the tasks of the fast
+    rates end after about 400 of the slow ones' 1000 epochs). Only with more
+    tasks than grid points are the folds cut too.
     """
-    F = len(folds)
-    n_tasks = max(1, -(-F * n_candidates // TASK_CANDIDATES))
-    if n_tasks <= F:
-        return [(tuple(int(f) for f in group), tuple(range(n_candidates)))
-                for group in np.array_split(np.asarray(folds), n_tasks)]
-    chunks = np.array_split(np.arange(n_candidates), min(n_candidates, -(-n_tasks // F)))
-    return [((int(f),), tuple(int(c) for c in chunk)) for f in folds for chunk in chunks]
+    folds = [int(f) for f in folds]
+    n_tasks = max(1, -(-len(folds) * n_candidates // TASK_CANDIDATES))
+    if n_tasks <= n_candidates:
+        return [(tuple(folds), tuple(int(c) for c in chunk))
+                for chunk in np.array_split(np.arange(n_candidates), n_tasks)]
+    groups = np.array_split(np.asarray(folds), min(len(folds), -(-n_tasks // n_candidates)))
+    return [(tuple(int(f) for f in group), (c,)) for c in range(n_candidates) for group in groups]
 
 
 def _merged(config, parts):
