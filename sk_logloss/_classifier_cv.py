@@ -338,11 +338,17 @@ shuffle, random_state, verbose : see LogLossClassifier
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
         scores = np.empty((len(grid), len(splits)))
         score_times = np.empty_like(scores)
+        # the default scorer, computed as scikit-learn does without its per-call checks
+        fast = self.scoring == "neg_log_loss" and not multilabel
         for (f, c), model in models.items():
             t = time.perf_counter()
             test = splits[f][1]
-            kwargs = {} if score_sw is None else {"sample_weight": score_sw[test]}
-            scores[c, f] = _score(scorer, model, X[test], y[test], kwargs)
+            weights = None if score_sw is None else score_sw[test]
+            if fast and np.array_equal(model.classes_, targets[0]):
+                scores[c, f] = _neg_log_loss(model, X[test], y[test], weights)
+            else:
+                kwargs = {} if weights is None else {"sample_weight": weights}
+                scores[c, f] = _score(scorer, model, X[test], y[test], kwargs)
             score_times[c, f] = time.perf_counter() - t
         self.cv_results_ = _results(grid, scores, fit_time, score_times)
         self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
@@ -631,6 +637,22 @@ def _progress(epochs, running):
 
 def _score(scorer, model, X, y, kwargs):
     return float(scorer(model, X, y, **kwargs))
+
+
+def _neg_log_loss(model, X, y, weights):
+    """The ``neg_log_loss`` scorer's value, as its ``log_loss`` computes it (each row's
+    true-class probability, ``1 - p`` for a binary negative, clipped to ``[eps, 1 - eps]``, ``-log``, ``np.average``
+    with the weights): its label checks cost more than the sweep's fast candidates
+    (breast cancer, 45 scores: 0.15 s)."""
+    proba = model.predict_proba(X)
+    eps = np.finfo(proba.dtype).eps
+    if proba.shape[1] == 2:  # the scorer keeps the positive column, log_loss takes 1 - it
+        positive = proba[:, 1]
+        true = np.where(y == model.classes_[1], positive, 1 - positive)
+    else:
+        true = proba[np.arange(len(y)), np.searchsorted(model.classes_, y)]
+    loss = -np.log(np.clip(true, eps, 1 - eps))
+    return -float(np.average(loss, weights=weights))
 
 
 def _results(grid, scores, fit_time, score_times):

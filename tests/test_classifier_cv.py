@@ -311,3 +311,21 @@ def test_verbose_reports_the_sweep(small, capsys):
                       or lines[-1].startswith("sweep: 1000 epochs,"))
     # one line per call of SWEEP_EPOCHS_PER_CALL epochs
     assert len(lines) == -(-int(lines[-1].split()[1]) // SWEEP_EPOCHS_PER_CALL)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_default_score_is_the_neg_log_loss_scorers_to_the_bit(classes, weighted):
+    """The sweep scores its candidates without the scorer's checks: the same bits as
+    scikit-learn's neg_log_loss scorer, string labels, a confident model (clipping)."""
+    from sk_logloss._classifier_cv import _neg_log_loss
+
+    X, y = make_classification(300, 6, n_informative=4, n_classes=classes, random_state=0)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    model = LogLossClassifier(random_state=0).fit(X, labels)
+    X = X * np.where(np.arange(300) % 2, 1.0, 100.0)[:, None]  # large logits: some clip
+    assert np.min(model.predict_proba(X)) < np.finfo(float).eps
+    w = np.random.default_rng(0).random(300) if weighted else None
+    scorer = get_scorer("neg_log_loss")
+    ref = scorer(model, X, labels, **({} if w is None else {"sample_weight": w}))
+    assert _neg_log_loss(model, X, labels, w) == ref
