@@ -324,7 +324,8 @@ def _train_group(config, pad, before):
     width = pad.rows + 2 * pad.batch  # room to slice one batch past the end
     static = Static(early_stopping=bool(config.early_stopping),
                     adaptive=config.adaptive is not None, shuffle=bool(config.shuffle),
-                    averaging=bool(config.early_stopping and config.average_weights))
+                    averaging=bool(config.early_stopping and config.average_weights),
+                    unit_weights=all(np.all(f.w_train == 1) for f in config.folds))
     trainer = get_trainer(config.spec, F, C)
     rules, state = _rules(config, dtype), _first_state(F, C, dtype)
     rates_all = np.asarray(config.rates, np.float32)  # [C, max_iter]
