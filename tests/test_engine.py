@@ -338,6 +338,37 @@ def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol)
     np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+@pytest.mark.parametrize("k, rows", [(1, 152), (1, 1500), (10, 180), (40, 7)])
+def test_sweep_batch_losses_equal_weighted_sums_of_tensorflows(k, rows, dtype, rtol):
+    """The sweep's one-log-per-chunk batch loss (rows of weight 0 or 1, chunks of at most
+    MAX_FACTORS factors, more than one chunk for 1500 rows and for 180 x 10 logits) and
+    its gradient, against the 0/1-weighted sum of TensorFlow's row losses and autodiff."""
+    from sk_logloss._engine.sweep import sigmoid_batch_losses
+
+    rng = np.random.default_rng(rows + k)
+    h = tf.constant((rng.standard_normal((2, 3, rows, k)) * 10).clip(-40, 40).astype(dtype))
+    labels = tf.constant((rng.random((2, 3, rows, k)) < 0.5).astype(dtype))
+    unit = tf.constant((rng.random((2, rows)) < 0.8).astype(dtype))  # some padding rows
+    upstream = tf.constant(rng.random((2, 3)).astype(dtype))
+
+    def reference(y, z, u):
+        per_row = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)
+        return tf.reduce_sum(u[:, None, :] * per_row, -1)
+
+    results = []
+    for fn in (sigmoid_batch_losses, reference):
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            loss = fn(labels, h, unit)
+            total = tf.reduce_sum(upstream * loss)
+        results.append((loss.numpy(), tape.gradient(total, h).numpy()))
+    (ours, our_grad), (ref, ref_grad) = results
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * rows * eps)
+    np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
+
+
 # -- the weights' moving average (early stopping's average_weights) ---------------------------
 
 
