@@ -329,3 +329,4 @@ def test_default_score_is_the_neg_log_loss_scorers_to_the_bit(classes, weighted)
     scorer = get_scorer("neg_log_loss")
     ref = scorer(model, X, labels, **({} if w is None else {"sample_weight": w}))
     assert _neg_log_loss(model, X, labels, w) == ref
+    assert _neg_log_loss(model, X, labels[:, None], w) == ref  # y as a column

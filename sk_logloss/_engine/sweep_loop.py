@@ -45,8 +45,10 @@ def padded(ids, size):
 
 
 # Candidates (fold x grid point) per task of a run, about: fewer, and a step's fixed cost
-# (about 80 us here) is paid by too few candidates (breast cancer, 9 rates x 6 folds: one
-# run 1.26 s, two tasks 1.37 s, six 2.03 s; digits 22.7 s, 24.0 s, 30.5 s)
+# (about 80 us here) is paid by too few candidates (breast cancer, 9 rates x 6 folds, tasks
+# of whole folds: one run 1.26 s, two tasks 1.37 s, six 2.03 s; digits 22.7 s, 24.0 s,
+# 30.5 s; by the epoch cost of 3 folds x 1, 3, 5, 9 rates, 98, 147, 174, 253 us, tasks of
+# fewer rates do not pay either)
 TASK_CANDIDATES = 32
 
 
