@@ -641,9 +641,9 @@ def _score(scorer, model, X, y, kwargs):
 
 def _neg_log_loss(model, X, y, weights):
     """The ``neg_log_loss`` scorer's value, as its ``log_loss`` computes it (each row's
-    true-class probability, ``1 - p`` for a binary negative, clipped to ``[eps, 1 - eps]``, ``-log``, ``np.average``
-    with the weights): its label checks cost more than the sweep's fast candidates
-    (breast cancer, 45 scores: 0.15 s)."""
+    true-class probability, ``1 - p`` for a binary negative, clipped to ``[eps, 1 - eps]``,
+    ``-log``, ``np.average`` with the weights): its label checks cost more than the
+    sweep's fast candidates (breast cancer, 45 scores: 0.15 s)."""
     proba, y = model.predict_proba(X), np.ravel(y)  # a column y is one label per row
     eps = np.finfo(proba.dtype).eps
     if proba.shape[1] == 2:  # the scorer keeps the positive column, log_loss takes 1 - it

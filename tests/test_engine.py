@@ -312,6 +312,19 @@ def test_best_weights_follow_the_best_score(trainer):
     np.testing.assert_array_equal(trainer.coefs[0].numpy(), 1.0)
 
 
+def _losses_and_gradients(fns, h, upstream, *args):
+    """Each ``fn(labels, h, *args)``'s value and the gradient of ``sum(upstream * value)``
+    with respect to ``h``, as NumPy arrays (labels are ``args[0]``)."""
+    results = []
+    for fn in fns:
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            loss = fn(args[0], h, *args[1:])
+            total = tf.reduce_sum(upstream * loss)
+        results.append((loss.numpy(), tape.gradient(total, h).numpy()))
+    return results
+
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
 @pytest.mark.parametrize("k", [1, 3, 10])
 def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol):
@@ -324,15 +337,9 @@ def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol)
     h = tf.constant((rng.standard_normal((2, 3, 50, k)) * 10).clip(-40, 40).astype(dtype))
     labels = tf.constant((rng.random((2, 3, 50, k)) < 0.5).astype(dtype))
     upstream = tf.constant(rng.random((2, 3, 50)).astype(dtype))
-    results = []
-    for fn in (sigmoid_row_losses, lambda y, z: tf.reduce_mean(
-            tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)):
-        with tf.GradientTape() as tape:
-            tape.watch(h)
-            loss = fn(labels, h)
-            total = tf.reduce_sum(upstream * loss)
-        results.append((loss.numpy(), tape.gradient(total, h).numpy()))
-    (ours, our_grad), (ref, ref_grad) = results
+    (ours, our_grad), (ref, ref_grad) = _losses_and_gradients(
+        (sigmoid_row_losses, lambda y, z: tf.reduce_mean(
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)), h, upstream, labels)
     eps = np.finfo(dtype).eps
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * k * eps)
     np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
@@ -356,14 +363,8 @@ def test_sweep_batch_losses_equal_weighted_sums_of_tensorflows(k, rows, dtype, r
         per_row = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)
         return tf.reduce_sum(u[:, None, :] * per_row, -1)
 
-    results = []
-    for fn in (sigmoid_batch_losses, reference):
-        with tf.GradientTape() as tape:
-            tape.watch(h)
-            loss = fn(labels, h, unit)
-            total = tf.reduce_sum(upstream * loss)
-        results.append((loss.numpy(), tape.gradient(total, h).numpy()))
-    (ours, our_grad), (ref, ref_grad) = results
+    (ours, our_grad), (ref, ref_grad) = _losses_and_gradients(
+        (sigmoid_batch_losses, reference), h, upstream, labels, unit)
     eps = np.finfo(dtype).eps
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * rows * eps)
     np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)

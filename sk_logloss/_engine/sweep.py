@@ -8,8 +8,8 @@ optimizer takes the learning rate as a ``[F, C, 1, 1]`` tensor, which
 broadcasts against every variable (intercepts are kept as ``[F, C, 1, k]``).
 Each candidate stops on its own rule (convergence, adaptive decay, early
 stopping, divergence) and is then frozen: its weights and optimizer slots are
-put back to their values at each later epoch's end while the others train on. Candidates share the optimizer's step
-counter, so only folds with the same number of steps per epoch share a run
+put back to their values at each later epoch's end while the others train on.
+Candidates share the optimizer's step counter, so only folds with the same number of steps per epoch share a run
 (:func:`.sweep_loop.train_sweep` groups them). The arithmetic is a plain fit's, in another
 summation order: a candidate's weights match its own fit to rounding.
 """
@@ -138,11 +138,15 @@ def sigmoid_row_losses(labels, h):
     loss = (linear + tf.math.log(tf.reduce_prod(1 + e, -1))) / k
 
     def grad(upstream):
-        r = 1 / (1 + e)
-        sigmoid = tf.where(h >= 0, r, e * r)
-        return None, upstream[..., None] * (sigmoid - labels) / k
+        return None, upstream[..., None] * (sigmoid(h, e) - labels) / k
 
     return loss, grad
+
+
+def sigmoid(h, e):
+    """``sigmoid(h)`` from ``e = exp(-|h|)``, already taken for the loss."""
+    r = 1 / (1 + e)
+    return tf.where(h >= 0, r, e * r)
 
 
 # Factors in (1, 2] whose product stays below each precision's largest value.
@@ -171,9 +175,7 @@ def sigmoid_batch_losses(labels, h, unit):
     loss = (linear + tf.reduce_sum(tf.math.log(tf.reduce_prod(products, -1)), -1)) / k
 
     def grad(upstream):
-        r = 1 / (1 + e)
-        sigmoid = tf.where(h >= 0, r, e * r)
-        return None, upstream[:, :, None, None] * u * (sigmoid - labels) / k, None
+        return None, upstream[:, :, None, None] * u * (sigmoid(h, e) - labels) / k, None
 
     return loss, grad
 

@@ -281,9 +281,9 @@ def _first_state(F, C, dtype):
                       tf.fill([F, C], int(Status.RUNNING)))
 
 
-def _orders(config, n, done, E, width):
-    """Each fold's row order (positions into its rows) for epochs ``done .. done + E - 1``:
-    the permutations a plain fit of that fold draws, padded to ``width``."""
+def _orders(config, n, done, max_iter, width):
+    """Each fold's row order (positions into its rows) for the call that starts at epoch
+    ``done``: the permutations a plain fit of that fold draws, padded to ``width``."""
     if not config.shuffle:
         orders = np.zeros((1, len(n), width), np.int32)
         for f, k in enumerate(n):
@@ -291,6 +291,7 @@ def _orders(config, n, done, E, width):
         return orders
     # always SWEEP_EPOCHS_PER_CALL rows (zeros past E): a run's last, shorter call
     # then has the shape of the others, and is neither traced nor compiled again
+    E = min(SWEEP_EPOCHS_PER_CALL, max_iter - done)
     orders = np.zeros((SWEEP_EPOCHS_PER_CALL, len(n), width), np.int32)
     for f, k in enumerate(n):
         orders[:E, f, :k] = epoch_orders(config.seed, done, E, int(k))
@@ -339,9 +340,8 @@ def _train_group(config, pad, before):
         if static.averaging:
             moving_average(trainer).reset()
         done = 0
-        orders = _prefetched(lambda start: _orders(config, n, start, min(
-            SWEEP_EPOCHS_PER_CALL, max_iter - start), width), range(0, max_iter,
-                                                                    SWEEP_EPOCHS_PER_CALL))
+        orders = _prefetched(lambda start: _orders(config, n, start, max_iter, width),
+                             range(0, max_iter, SWEEP_EPOCHS_PER_CALL))
         while done < max_iter:
             E = min(SWEEP_EPOCHS_PER_CALL, max_iter - done)
             rates = np.zeros((SWEEP_EPOCHS_PER_CALL, C), np.float32)
