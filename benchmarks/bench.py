@@ -561,18 +561,22 @@ def scenario_l(args):
     print("\n(l) learning-rate sweep, 9 rates from 0.001 to 0.1, same folds, random_state=0, "
           "standardized X; 'warm' is a second fit in the process; GridSearchCV over our "
           "learning_rate, and over MLPClassifier(hidden_layer_sizes=())'s learning_rate_init "
-          "(issue 23's targets: warm 10x, 3x, 5x; first 3x on breast cancer)")
+          "(issue 23's targets: warm 10x, 3x, 5x; first 3x on breast cancer); last: "
+          "precision='float32' (opt-in, not the default), warm")
     print(f"  {'data':<24}{'CV first':>10}{'CV warm':>9}{'GridSearchCV':>14}{'x (warm)':>9}"
-          f"{'MLP search':>12}{'x first':>9}{'x warm':>8}{'LogRegCV':>10}{'max score diff':>16}")
+          f"{'MLP search':>12}{'x first':>9}{'x warm':>8}{'LogRegCV':>10}{'max score diff':>16}"
+          f"{'float32 warm':>14}{'x':>6}")
     out = {}
     for name, ((X, y), k) in sets.items():
         X = StandardScaler().fit_transform(X)
         cv = StratifiedKFold(k)
-        times = []
-        for _ in range(2):
+        times, fits = [], []
+        for precision in ("auto", "auto", "float32", "float32"):  # X's float64, then float32
             start = time.perf_counter()
-            ours = LogLossClassifierCV(learning_rates=rates, cv=cv, random_state=0).fit(X, y)
+            fits.append(LogLossClassifierCV(learning_rates=rates, cv=cv, random_state=0,
+                                            precision=precision).fit(X, y))
             times.append(time.perf_counter() - start)
+        ours = fits[1]
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -595,9 +599,11 @@ def scenario_l(args):
                          for i in range(k)))
         print(f"  {name:<24}{times[0]:>9.2f}s{times[1]:>8.2f}s{t_grid:>13.2f}s"
               f"{t_grid / times[1]:>8.1f}x{t_mlp:>11.2f}s{t_mlp / times[0]:>8.1f}x"
-              f"{t_mlp / times[1]:>7.1f}x{t_lr:>9.2f}s{diff:>16.1e}")
+              f"{t_mlp / times[1]:>7.1f}x{t_lr:>9.2f}s{diff:>16.1e}{times[3]:>13.2f}s"
+              f"{t_mlp / times[3]:>5.1f}x")
         out[name] = {"first_s": times[0], "warm_s": times[1], "grid_s": t_grid,
-                     "mlp_grid_s": t_mlp, "logregcv_s": t_lr, "max_score_diff": diff}
+                     "mlp_grid_s": t_mlp, "logregcv_s": t_lr, "max_score_diff": diff,
+                     "float32_first_s": times[2], "float32_warm_s": times[3]}
     out["memory"] = sweep_memory()
     return out
 
@@ -682,8 +688,12 @@ def sweep_memory():
     print("  memory, 20,000 x 100 float64 (X is "
           f"{runs[0]['x_mb']:.0f} MB), 3 folds, peak above the process before the fit: "
           + ", ".join(f"{r['grid']} rates {r['peak_above_base_mb']:.0f} MB" for r in runs))
-    print(f"  -> {per * 1024:.1f} KB per candidate beyond a fixed {fixed:.0f} MB: "
-          f"about {fits} candidates (grid points x folds) fit in 1 GB")
+    if fits is None:  # the peaks did not grow with the grid: below peak RSS's noise
+        print(f"  -> no growth per candidate above the noise ({per * 1024:.1f} KB); "
+              f"{runs[0]['peak_above_base_mb']:.0f} MB whatever the grid")
+    else:
+        print(f"  -> {per * 1024:.1f} KB per candidate beyond a fixed {fixed:.0f} MB: "
+              f"about {fits} candidates (grid points x folds) fit in 1 GB")
     return {"runs": runs, "kb_per_candidate": per * 1024, "fixed_mb": fixed,
             "candidates_in_1gb": fits}
 

@@ -25,7 +25,13 @@ from ._compat import (
     scorer_with_labels,
 )
 from ._engine.types import Adaptive, Fold, ModelSpec, SweepConfig, freeze_params
-from ._validation import class_sample_weights, encode_targets, fit_weights, make_rng
+from ._validation import (
+    as_precision,
+    class_sample_weights,
+    encode_targets,
+    fit_weights,
+    make_rng,
+)
 
 # LogLossClassifier's parameters that the sweep replaces by grids
 _SWEPT = ("learning_rate", "alpha")
@@ -127,7 +133,7 @@ class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     hidden_layer_sizes, activation, loss, optimizer, optimizer_params, \
 learning_rate_schedule, schedule_params, batch_size, max_iter, tol, \
 n_iter_no_change, early_stopping, validation_fraction, average_weights, class_weight, \
-shuffle, random_state, verbose : see LogLossClassifier
+shuffle, precision, random_state, verbose : see LogLossClassifier
         As in LogLossClassifier, for every candidate. ``warm_start`` is not
         swept: each candidate starts fresh.
 
@@ -210,6 +216,7 @@ shuffle, random_state, verbose : see LogLossClassifier
         average_weights="auto",
         class_weight=None,
         shuffle=True,
+        precision="auto",
         random_state=None,
         verbose=0,
     ):
@@ -235,6 +242,7 @@ shuffle, random_state, verbose : see LogLossClassifier
         self.average_weights = average_weights
         self.class_weight = class_weight
         self.shuffle = shuffle
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -545,10 +553,11 @@ shuffle, random_state, verbose : see LogLossClassifier
         layer_sizes = (X.shape[1], *self._base()._hidden_sizes(), Y.shape[1])
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
             "sigmoid")
+        dtype = self._base()._training_dtype(X)
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
-                         freeze_params(opt_params), X.dtype.name, sparse=False, loss=loss)
+                         freeze_params(opt_params), dtype.name, sparse=False, loss=loss)
         rng = make_rng(self.random_state)
-        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, X.dtype)
+        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
         seed = int(rng.integers(0, 2**64, dtype=np.uint64))
         base = self._base()
         split = self._validation_split(X, Y, multilabel, rng, early)
@@ -570,8 +579,9 @@ shuffle, random_state, verbose : see LogLossClassifier
         adaptive = None
         if self.learning_rate_schedule == "adaptive":
             adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
+        # weights, folds and scores come from X as given; training sees it in its dtype
         config = SweepConfig(
-            spec, X, Y, sweep_folds, coefs, intercepts, rates, alphas, batch_size=batch,
+            spec, as_precision(X, dtype), Y, sweep_folds, coefs, intercepts, rates, alphas, batch_size=batch,
             tol=self.tol / per_row,
             n_iter_no_change=base._patience(),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,

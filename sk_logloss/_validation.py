@@ -102,6 +102,22 @@ def fit_weights(sample_weight, class_weight, X, y, targets, require_two=True):
     return check_weights(weights * per_class, X, Y, multilabel, require_two=require_two)
 
 
+def as_precision(a, dtype, name="X"):
+    """``a`` (X, dense or CSR, or the weights; validated finite) in the training ``dtype``;
+    a ValueError where the cast overflows (values beyond float32's range become infinite)."""
+    if a.dtype == dtype:
+        return a
+    with np.errstate(over="ignore"):
+        out = a.astype(dtype)
+    if not np.isfinite(out.data if issparse(out) else out).all():
+        raise ValueError(
+            f"{name} has values beyond {np.dtype(dtype).name}'s range (largest "
+            f"{np.finfo(dtype).max:.3g}); train with precision='float64', or scale {name} "
+            "first."
+        )
+    return out
+
+
 def check_weights(sample_weight, X, Y, multilabel, require_two=True):
     """Validate ``sample_weight`` as non-negative finite weights in ``X``'s dtype.
 

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -291,6 +292,49 @@ def test_training_runs_in_input_float_dtype(binary):
         m64.fit(X, y)
     assert m32.coefs_[0].dtype == np.float32 and m64.coefs_[0].dtype == np.float64
     np.testing.assert_allclose(m32.coefs_[0], m64.coefs_[0], rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("precision, source, trained", [
+    ("float32", np.float64, np.float32), ("float64", np.float32, np.float64)])
+def test_precision_trains_on_a_copy_of_x_in_that_dtype(binary, precision, source, trained):
+    """``precision`` casts X for training: the fit equals, to the bit, a fit on X cast by
+    NumPy; prediction of X as given is the NumPy model's in the wider dtype."""
+    X, y = binary
+    X = X.astype(source)
+    params = {"random_state": 0, "max_iter": 20}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = LogLossClassifier(precision=precision, **params).fit(X, y)
+        reference = LogLossClassifier(**params).fit(X.astype(trained), y)
+    assert ours.coefs_[0].dtype == trained
+    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_,
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    z = X.astype(np.float64) @ ours.coefs_[0].astype(np.float64) + ours.intercepts_[0]
+    np.testing.assert_allclose(ours.decision_function(X), z.ravel(), rtol=1e-6, atol=1e-6)
+
+
+def test_lbfgs_trains_in_float64_whatever_the_precision(binary):
+    X, y = binary
+    model = LogLossClassifier(optimizer="lbfgs", precision="float32").fit(X, y)
+    reference = LogLossClassifier(optimizer="lbfgs").fit(X, y)
+    assert model.coefs_[0].dtype == np.float64
+    np.testing.assert_array_equal(model.coefs_[0], reference.coefs_[0])
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float32_precision_refuses_x_beyond_its_range(binary, sparse):
+    """float32's largest value is about 3.4e38: a larger X would train on infinities."""
+    X, y = binary
+    large = X.copy()
+    large[3, 1] = 1e39
+    with pytest.raises(ValueError, match="X has values beyond float32's range.*precision='float64'"):
+        LogLossClassifier(precision="float32").fit(csr_matrix(large) if sparse else large, y)
+    w = np.ones(len(y))
+    w[0] = 1e39
+    with pytest.raises(ValueError, match="sample_weight has values beyond float32's range"):
+        LogLossClassifier(precision="float32").fit(csr_matrix(X) if sparse else X, y,
+                                                   sample_weight=w)
 
 
 def test_integer_sample_weights_equal_repeated_rows(binary):

@@ -41,7 +41,7 @@ def grid_search(X, y, params, cv=5, sample_weight=None, alphas=("auto",)):
 
 
 def assert_same_search(ours, ref, X):
-    tol = TOL32 if X.dtype == np.float32 else TOL
+    tol = TOL32 if ours.coefs_[0].dtype == np.float32 else TOL
     assert [dict(p) for p in ours.cv_results_["params"]] == [
         {k: (float(v) if k == "learning_rate" else v) for k, v in p.items()}
         for p in ref.cv_results_["params"]
@@ -65,6 +65,7 @@ CONFIGS = {
     "momentum sgd, cosine": ("iris", {"optimizer": "sgd", "learning_rate_schedule": "cosine",
                                       "optimizer_params": {"momentum": 0.9}}),
     "float32, fixed batch": ("small", {"batch_size": 16, "max_iter": 50}),
+    "float32 training of float64 X": ("cancer", {"precision": "float32"}),
 }
 
 
