@@ -4,6 +4,7 @@
     python benchmarks/quality.py --sets iris,wine
     python benchmarks/quality.py --markdown      # also print README's table
     python benchmarks/quality.py --hidden         # networks against MLPClassifier (issue 24)
+    python benchmarks/quality.py --precision float32  # ours trained in float32 (issue 23)
 
 Every estimator runs in ``make_pipeline(StandardScaler(), estimator)`` with
 its defaults, scored by 5-fold stratified CV (shuffled, seed 0). Rows:
@@ -131,6 +132,11 @@ def score(name, X, y, estimators=ESTIMATORS):
             "seconds": time.perf_counter() - start}
 
 
+def _at_precision(make, precision):
+    """``make`` with LogLossClassifier's ``precision`` set."""
+    return lambda: make().set_params(precision=precision)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=None, help="comma-separated; default: every set "
@@ -139,7 +145,11 @@ def main():
     parser.add_argument("--json")
     parser.add_argument("--hidden", action="store_true",
                         help="score the hidden-layer defaults against MLPClassifier instead")
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "float64"],
+                        help="LogLossClassifier's training precision (default: X's, float64)")
     args = parser.parse_args()
+    for name in [n for n in ESTIMATORS if n.startswith("LogLossClassifier")]:
+        ESTIMATORS[name] = _at_precision(ESTIMATORS[name], args.precision)
     if args.hidden:
         return main_hidden((args.sets or ",".join([*SETS, *NONLINEAR])).split(","))
     args.sets = args.sets or ",".join(SETS)
