@@ -581,7 +581,8 @@ shuffle, precision, random_state, verbose : see LogLossClassifier
             adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
         # weights, folds and scores come from X as given; training sees it in its dtype
         config = SweepConfig(
-            spec, as_precision(X, dtype), Y, sweep_folds, coefs, intercepts, rates, alphas, batch_size=batch,
+            spec, as_precision(X, dtype), Y, sweep_folds, coefs, intercepts, rates, alphas,
+            batch_size=batch,
             tol=self.tol / per_row,
             n_iter_no_change=base._patience(),
             shuffle=self.shuffle, seed=seed, adaptive=adaptive,
