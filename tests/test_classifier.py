@@ -328,7 +328,7 @@ def test_float32_precision_refuses_x_beyond_its_range(binary, sparse):
     X, y = binary
     large = X.copy()
     large[3, 1] = 1e39
-    with pytest.raises(ValueError, match="X has values beyond float32's range.*precision='float64'"):
+    with pytest.raises(ValueError, match="X has values beyond float32's range.*'float64'"):
         LogLossClassifier(precision="float32").fit(csr_matrix(large) if sparse else large, y)
     w = np.ones(len(y))
     w[0] = 1e39
