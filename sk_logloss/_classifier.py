@@ -492,6 +492,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         state = _persistence.check(dict(state), type(self).__name__)
         state.setdefault("loss", "sigmoid")  # pickled before the loss parameter existed
+        state.setdefault("precision", "auto")  # ... before precision (it trained in X's dtype)
         super().__setstate__(state)
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -191,10 +191,11 @@ def test_pickle_records_version_and_other_versions_warn(iris):
         same = pickle.loads(data)
     assert "_sk_logloss_version" not in vars(same)
 
-    class OldPickler(pickle.Pickler):  # what version 0.0.1 would have written
+    class OldPickler(pickle.Pickler):  # what version 0.0.1 would have written (no precision)
         def reducer_override(self, obj):
             if obj is model:
                 state = dict(model.__getstate__(), _sk_logloss_version="0.0.1")
+                del state["precision"]
                 return (LogLossClassifier.__new__, (LogLossClassifier,), state)
             return NotImplemented
 
@@ -204,6 +205,7 @@ def test_pickle_records_version_and_other_versions_warn(iris):
         old = pickle.loads(buffer.getvalue())
     assert caught[0].message.original_version == "0.0.1"
     np.testing.assert_array_equal(old.predict_proba(X), model.predict_proba(X))
+    assert old.get_params() == model.get_params()  # a parameter added since: its default
 
 
 # -- export to Keras -----------------------------------------------------
