@@ -1,7 +1,10 @@
 """The one door to scikit-learn's private API: every private name we use, across supported versions."""
 
 import copy
+import functools
 import inspect
+
+import numpy as np
 
 # scikit-learn >= 1.6 (the floor in pyproject.toml, tested in CI) has each of
 # these; a version that moves or changes one is handled here and nowhere else.
@@ -21,6 +24,7 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "check_sample_weight",
+    "log_loss_log",
     "scorer_accepts",
     "scorer_with_labels",
 ]
@@ -32,6 +36,25 @@ _ALL_ZERO_OK = (
     if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
     else {}
 )
+
+
+def log_loss_log(p):
+    """``log(p)`` as the installed scikit-learn's ``log_loss`` takes it: with its own
+    ``_xlogy`` (NumPy's log) from the version whose ``sklearn.metrics._classification``
+    has it, before with SciPy's ``xlogy`` (the C library's log). On a CPU with AVX-512
+    the two differ in the last bit for some values (sklearn 1.6.0 on a Xeon: 1 ulp)."""
+    return _log_loss_logarithm()(p)
+
+
+@functools.cache
+def _log_loss_logarithm():
+    from sklearn.metrics import _classification
+
+    if hasattr(_classification, "_xlogy"):
+        return np.log
+    from scipy.special import xlogy
+
+    return functools.partial(xlogy, 1.0)
 
 
 def check_sample_weight(sample_weight, X, dtype):
