@@ -2,6 +2,7 @@
 
 import time
 import warnings
+from dataclasses import replace
 from numbers import Integral
 from typing import ClassVar
 
@@ -551,16 +552,16 @@ shuffle, precision, random_state, verbose : see LogLossClassifier
                 )
             fold_classes.append(fold_cls)
             folds.append((train, w))
-        layer_sizes = (X.shape[1], *self._base()._hidden_sizes(), Y.shape[1])
+        base = self._base()
+        layer_sizes = (X.shape[1], *base._hidden_sizes(), Y.shape[1])
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
             "sigmoid")
-        dtype = self._base()._training_dtype(X)
+        dtype = base._training_dtype(X)
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
                          freeze_params(opt_params), dtype.name, sparse=False, loss=loss)
         rng = make_rng(self.random_state)
         coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
         seed = int(rng.integers(0, 2**64, dtype=np.uint64))
-        base = self._base()
         split = self._validation_split(X, Y, multilabel, rng, early)
         sweep_folds = [split(train, w) for train, w in folds]
         batch = None if self.batch_size == "auto" else self.batch_size
@@ -571,6 +572,10 @@ shuffle, precision, random_state, verbose : see LogLossClassifier
             if (steps_per_epoch(batch, len(whole.train)) in steps
                     and self._fold_stops_early(X, y, sw, everything) == early):
                 sweep_folds.append(whole)  # the refit joins the run at no extra step
+        # the weights train in the training dtype, as a plain fit's: refused where they overflow it
+        sweep_folds = [replace(f, w_train=as_precision(f.w_train, dtype, "sample_weight"),
+                               w_val=as_precision(f.w_val, dtype, "sample_weight"))
+                       for f in sweep_folds]
         per_row = _per_sample_terms(spec)
         epochs = np.arange(self.max_iter)
         rates = np.stack([_schedules.rates(self.learning_rate_schedule, schedule_params,

@@ -331,3 +331,14 @@ def test_default_score_is_the_neg_log_loss_scorers_to_the_bit(classes, weighted)
     ref = scorer(model, X, labels, **({} if w is None else {"sample_weight": w}))
     assert _neg_log_loss(model, X, labels, w) == ref
     assert _neg_log_loss(model, X, labels[:, None], w) == ref  # y as a column
+
+
+def test_float32_sweep_refuses_weights_beyond_its_range(cancer):
+    """The sweep's weights train in its precision, as a plain fit's: a weight that float32
+    cannot hold is refused, not trained on as infinity."""
+    X, y = cancer
+    w = np.ones(len(y))
+    w[0] = 1e39
+    with pytest.raises(ValueError, match="sample_weight has values beyond float32's range"):
+        LogLossClassifierCV(learning_rates=2, cv=3, precision="float32").fit(X, y,
+                                                                            sample_weight=w)

@@ -9,9 +9,10 @@ broadcasts against every variable (intercepts are kept as ``[F, C, 1, k]``).
 Each candidate stops on its own rule (convergence, adaptive decay, early
 stopping, divergence) and is then frozen: its weights and optimizer slots are
 put back to their values at each later epoch's end while the others train on.
-Candidates share the optimizer's step counter, so only folds with the same number of steps per epoch share a run
-(:func:`.sweep_loop.train_sweep` groups them). The arithmetic is a plain fit's, in another
-summation order: a candidate's weights match its own fit to rounding.
+Candidates share the optimizer's step counter, so only folds with the same number of
+steps per epoch share a run (:func:`.sweep_loop.train_sweep` groups them). The arithmetic
+is a plain fit's, in another summation order: a candidate's weights match its own fit to
+rounding.
 """
 
 import itertools
