@@ -1,11 +1,13 @@
 """The engine's parts on their own: path choice, batch sources, epoch rules, early stopping, paths."""
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 
 from sk_logloss._engine import batches, divergence, early_stopping, loop, rules, update
 from sk_logloss._engine.model import first_layer, tf
@@ -96,6 +98,76 @@ def test_streaming_gives_the_bits_of_the_in_graph_loop(overrides):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(streamed.loss_curve, in_graph.loss_curve)
     np.testing.assert_array_equal(streamed.validation_scores, in_graph.validation_scores)
+
+
+# -- the single-threaded executor ---------------------------------------------------------
+
+INLINE_CASES = [
+    {},
+    {"hidden_layer_sizes": (8,), "activation": "tanh", "early_stopping": True,
+     "average_weights": True},
+    {"hidden_layer_sizes": (5, 4), "activation": "logistic", "loss": "softmax"},
+    {"optimizer": "sgd", "optimizer_params": {"momentum": 0.9, "nesterov": True},
+     "learning_rate": 0.05, "learning_rate_schedule": "adaptive", "n_iter_no_change": 2},
+    {"shuffle": False, "batch_size": 64, "class_weight": "balanced", "early_stopping": True},
+    {"sparse": True, "hidden_layer_sizes": (6,)},
+    {"stream": True, "hidden_layer_sizes": (4,)},
+]
+
+
+def fit_bits(monkeypatch, params, inline=None):
+    """A plain fit's arrays; with ``inline`` (True or False), trainers built anew that run
+    graph-mode steps in the single-threaded executor or not."""
+    from sk_logloss import LogLossClassifier
+    from sk_logloss._engine import trainer as trainer_module
+
+    params = dict(params)
+    sparse, stream = params.pop("sparse", False), params.pop("stream", False)
+    X, Y = problem(300, 6)
+    y = Y.argmax(1)
+    if sparse:
+        X[np.abs(X) < 1] = 0
+        X = sp.csr_matrix(X)
+    if inline is not None:
+        monkeypatch.setattr(trainer_module, "_TRAINERS", {})
+        monkeypatch.setattr(trainer_module, "runs_inline", lambda spec: inline)
+    if stream:
+        original = loop.train_stochastic
+        monkeypatch.setattr(loop, "train_stochastic", lambda cfg: original(replace(
+            cfg, paths=Paths(stream_min_bytes=0, chunk_bytes=40 * X.strides[0]))))
+    est = LogLossClassifier(**({"max_iter": 15, "batch_size": 32, "random_state": 0} | params))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    monkeypatch.undo()
+    return [*est.coefs_, *est.intercepts_, est.loss_curve_]
+
+
+@pytest.mark.parametrize("params", INLINE_CASES)
+@pytest.mark.bitwise
+def test_the_single_threaded_executor_trains_to_the_default_executors_bits(monkeypatch, params):
+    # the default executor against the engine's choice, which is the single-threaded one
+    default = fit_bits(monkeypatch, params, inline=False)
+    inline = fit_bits(monkeypatch, params)
+    assert len(inline[-1]) == len(default[-1]) > 1
+    for a, b in zip(inline, default):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("params", [{"optimizer": "rmsprop"}, {
+    "precision": "float32", "hidden_layer_sizes": (5, 4), "activation": "tanh"}])
+@pytest.mark.bitwise
+def test_what_the_single_threaded_executor_would_change_stays_on_the_default_one(monkeypatch,
+                                                                                 params):
+    # RMSprop's update and float32 products are rewritten by the default executor's graph
+    # optimizer, which does not run in the single-threaded one's loop bodies: forced to it,
+    # they train to other bits (within rounding), so the engine keeps them off it
+    default = fit_bits(monkeypatch, params)
+    forced = fit_bits(monkeypatch, params, inline=True)
+    dtype = forced[0].dtype
+    assert any(not np.array_equal(a, b) for a, b in zip(forced, default))
+    for a, b in zip(forced, default):
+        np.testing.assert_allclose(a, b, rtol=1e-3 if dtype == np.float32 else 1e-10, atol=1e-6)
 
 
 def test_xla_and_graph_executor_agree():

@@ -84,7 +84,7 @@ def run(trainer, static, xla, data, validation, call, epoch_rules, state):
     zero = tf.zeros([], trainer.dtype)
 
     def train_on(batch):
-        loss = trainer.step(batch, data.alpha, n_rows, total_w)
+        loss = trainer.step(batch, data.alpha, n_rows, total_w, xla)
         if static.averaging:
             early_stopping.moving_average(trainer).update()
         return loss

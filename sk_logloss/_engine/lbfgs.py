@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 
+from .._backend import inline_executor
 from .._network import objective as numpy_objective
 from .._optimizers import lbfgs_options
 from .batches import all_rows, all_rows_signature, all_rows_tensors
@@ -100,7 +101,7 @@ def train_lbfgs(config):
             raise StopIteration
 
     theta0 = np.concatenate([np.ravel(a) for a in (*config.coefs, *config.intercepts)])
-    with fb.lock:
+    with fb.lock, inline_executor():
         res = minimize(
             fun, theta0.astype(np.float64), jac=True, method="L-BFGS-B", callback=callback,
             options={**lbfgs_options(config.options), "maxiter": config.max_iter,

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._backend import first_xla_compile
+from .._backend import first_xla_compile, inline_executor
 from .._network import objective as numpy_objective
 from . import early_stopping, epochs, rules, streaming
 from .batches import all_rows_tensors, no_rows, x_tensors
@@ -88,7 +88,8 @@ def train_stochastic(config):
                tf.zeros([0], dtype))
     epoch_rules = rules.host_rules(config, dtype)
     log = RunLog(early=validation is not None, on_epoch=config.on_epoch, weights=trainer.weights)
-    with first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock:
+    with (first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock,
+          inline_executor() if trainer.inline and not path.xla else contextlib.nullcontext()):
         trainer.reset(config.coefs, config.intercepts, config.optimizer_state)
         if early_stopping.averages(config):
             early_stopping.moving_average(trainer).reset()

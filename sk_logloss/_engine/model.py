@@ -48,14 +48,53 @@ def logits(coefs, intercepts, activation_name, x):
     return h
 
 
-def sample_losses(loss, labels, h):
-    """Each row's loss: the mean sigmoid cross-entropy of its logits, or their softmax one."""
+def sample_losses(loss, labels, h, in_loop=False):
+    """Each row's loss: the mean sigmoid cross-entropy of its logits, or their softmax one.
+
+    ``in_loop``: the step runs in a loop body in the single-threaded executor,
+    whose bodies TensorFlow's graph optimizer does not rewrite; the sigmoid
+    loss then sums its gradient as the optimizer would (:func:`sigmoid_cross_entropy`).
+    """
     if loss == "softmax":
         return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=h)
+    if in_loop:
+        return tf.reduce_mean(sigmoid_cross_entropy(labels, h), axis=1)
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h), axis=1)
 
 
-def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w):
+@tf.custom_gradient
+def sigmoid_cross_entropy(labels, logits):
+    """``tf.nn.sigmoid_cross_entropy_with_logits``, its value and gradient to the bit, with the
+    gradient's four terms summed in the order of TensorFlow's graph optimizer.
+
+    The value is TensorFlow's formula, op for op. Its gradient with respect to
+    the logits has four terms, one per path through the formula; the tape sums
+    them in the order it meets them, and the graph optimizer (arithmetic
+    optimization, in the default executor) re-sorts such a sum by the terms'
+    names. The engine's references were trained with the optimizer's order;
+    here each term is TensorFlow's own gradient arithmetic and the sum comes
+    in that order, so a loop body that the optimizer does not rewrite trains
+    to the same bits.
+    """
+    zeros = tf.zeros_like(logits)
+    cond = logits >= zeros
+    relu_logits = tf.where(cond, logits, zeros)
+    e = tf.exp(tf.where(cond, -logits, logits))
+    value = tf.add(relu_logits - logits * labels, tf.math.log1p(e))
+
+    def gradient(g):
+        g_e = g * tf.math.reciprocal(1 + e) * e  # through log1p, then exp
+        return None, tf.add_n([
+            -tf.where(cond, g_e, zeros),  # exp's argument -logits, where logits >= 0
+            tf.where(cond, g, zeros),  # relu_logits
+            tf.where(cond, zeros, g_e),  # exp's argument logits, where logits < 0
+            -g * labels,  # logits * labels
+        ])
+
+    return value, gradient
+
+
+def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w, in_loop=False):
     """A batch's unbiased estimate of the weighted objective, L2 term included.
 
     The objective is ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / total_w``
@@ -68,7 +107,7 @@ def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w):
     (``count == n``) gives the objective itself.
     """
     h = logits(coefs, intercepts, spec.activation, xb)
-    per_sample = sample_losses(spec.loss, tf.cast(yb, spec.dtype), h)
+    per_sample = sample_losses(spec.loss, tf.cast(yb, spec.dtype), h, in_loop)
     data = tf.reduce_sum(bw * per_sample) * (n / count)
     return (data + 0.5 * alpha * squared_norm(coefs)) / total_w
 

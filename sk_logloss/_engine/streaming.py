@@ -9,7 +9,7 @@ from .model import tf
 from .types import Status
 
 
-def _chunk_steps(trainer, averaging, X, Y, w, template, alpha, n_valid, n_rows, total_w):
+def _chunk_steps(trainer, averaging, xla, X, Y, w, template, alpha, n_valid, n_rows, total_w):
     """Minibatch steps over the first ``n_valid`` rows of a chunk; returns the loss sum.
 
     ``n_rows`` and ``total_w`` are the whole data's row count and weight sum;
@@ -25,7 +25,7 @@ def _chunk_steps(trainer, averaging, X, Y, w, template, alpha, n_valid, n_rows, 
         valid = tf.cast(start + slots < n_valid, trainer.dtype)
         batch = Batch(tf.slice(X, [start, 0], [B, -1]), tf.slice(Y, [start, 0], [B, -1]),
                       tf.slice(w, [start], [B]) * valid, tf.reduce_sum(valid))
-        loss = trainer.step(batch, alpha, n_rows, total_w)
+        loss = trainer.step(batch, alpha, n_rows, total_w, xla)
         if averaging:
             early_stopping.moving_average(trainer).update()
         return i + 1, acc + loss
@@ -45,7 +45,7 @@ def _functions(trainer, xla, averaging):
     labels, weights = tf.TensorSpec([None, k], tf.int8), tf.TensorSpec([None], dtype)
     rules_sig, state_sig = rules.signatures(dtype)
     chunk = trainer.traced(("chunk", xla, averaging),
-                           lambda t, *args: _chunk_steps(t, averaging, *args), [
+                           lambda t, *args: _chunk_steps(t, averaging, xla, *args), [
         tf.TensorSpec([None, d], dtype), labels, weights, tf.TensorSpec([None], dtype), scalar,
         tf.TensorSpec([], tf.int32), scalar, scalar], xla=xla)
     begin = trainer.traced("begin_epoch", lambda t, rate: t.begin_epoch(rate),

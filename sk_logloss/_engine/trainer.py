@@ -10,6 +10,23 @@ from .batches import all_rows
 from .divergence import Snapshot
 from .model import objective, tf
 
+# The optimizers whose update TensorFlow's graph optimizer leaves as written (RMSprop's
+# division by a square root, for one, becomes a product with rsqrt); see runs_inline.
+INLINE_OPTIMIZERS = ("adam", "sgd")
+
+
+def runs_inline(spec):
+    """Whether graph-mode runs of ``spec`` use the single-threaded executor.
+
+    That executor (``_backend.inline_executor``) does not rewrite loop bodies
+    as the default executor's graph optimizer does, so it runs only what keeps
+    the default executor's bits (tested): float64, whose products the
+    optimizer does not fuse into oneDNN kernels as it does float32's; an
+    optimizer of INLINE_OPTIMIZERS; the sigmoid loss's gradient summed in the
+    optimizer's order (``model.sigmoid_cross_entropy``).
+    """
+    return spec.dtype == "float64" and spec.optimizer in INLINE_OPTIMIZERS
+
 
 class Trainer:
     """Variables, Keras optimizer and traced functions of one :class:`~.types.ModelSpec`.
@@ -26,6 +43,7 @@ class Trainer:
         self.dtype = tf.as_dtype(spec.dtype)
         self.lock = threading.Lock()
         self.trace_count = 0
+        self.inline = runs_inline(spec)
         sizes = spec.layer_sizes
         self.coefs = [
             tf.Variable(tf.zeros((a, b), self.dtype), name=f"coef_{i}")
@@ -65,15 +83,12 @@ class Trainer:
         return traced
 
     # -- traced code ----------------------------------------------------------
-    def loss(self, x, y, w, alpha, count, n, total_w):
-        """The objective's estimate on a batch (see :func:`.model.objective`)."""
-        return objective(self.spec, self.coefs, self.intercepts, x, y, w, alpha, count, n,
-                         total_w)
-
-    def step(self, batch, alpha, n, total_w):
-        """One optimizer step on a :class:`~.batches.Batch`; returns its loss times its rows."""
+    def step(self, batch, alpha, n, total_w, xla):
+        """One optimizer step on a :class:`~.batches.Batch` in a loop body; returns its loss
+        times its rows (``xla``: the loop is compiled; see :attr:`inline`)."""
         with tf.GradientTape() as tape:
-            loss = self.loss(batch.x, batch.y, batch.w, alpha, batch.count, n, total_w)
+            loss = objective(self.spec, self.coefs, self.intercepts, batch.x, batch.y, batch.w,
+                             alpha, batch.count, n, total_w, in_loop=self.inline and not xla)
         grads = tape.gradient(loss, self.variables)
         update.apply(self.optimizer, grads, self.variables)
         return loss * batch.count
