@@ -46,16 +46,25 @@ def encode_targets(y, classes=None):
                 f"{classes.tolist()!r}; pass every label of the stream as classes on "
                 f"the first partial_fit call, or refit."
             )
-        binarizer = LabelBinarizer().fit(classes)
-    else:
+    if multilabel:
         binarizer = LabelBinarizer().fit(y)
-    classes = binarizer.classes_
-    if not multilabel and len(classes) < 2:
+        return binarizer.classes_, binarizer.transform(y).astype(np.int8), multilabel
+    # LabelBinarizer's columns (1 for classes[1] if two classes, else one-hot over the
+    # sorted classes), without its own checks of the target, made above
+    present, index = np.unique(np.asarray(y), return_inverse=True)
+    if classes is None:  # as unique_labels gives them (Python scalars, sorted)
+        classes = np.asarray(sorted(set(present)))
+    if len(classes) < 2:
         raise ValueError(
             f"LogLossClassifier needs samples of at least 2 classes in the data, but "
             f"the data contains only one class: {classes[0]!r}."
         )
-    Y = binarizer.transform(y).astype(np.int8)
+    column = {label: i for i, label in enumerate(classes.tolist())}
+    index = np.asarray([column[label] for label in present.tolist()], np.intp)[index.ravel()]
+    if len(classes) == 2:
+        return classes, (index == 1).astype(np.int8)[:, None], multilabel
+    Y = np.zeros((len(index), len(classes)), np.int8)
+    Y[np.arange(len(index)), index] = 1
     return classes, Y, multilabel
 
 

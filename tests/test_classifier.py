@@ -265,6 +265,29 @@ def test_string_bool_and_int_labels(labels):
     np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=0.1)
 
 
+@pytest.mark.parametrize("y", [
+    np.array([0, 1, 1, 0, 1]), np.array([4, 0, 2, 2, 9], np.int32), np.array([2, 7, 7], np.uint8),
+    np.array(["b", "a", "c", "a"], object), np.array(["x", "y", "y"]), [3, 1, 3],
+    np.array([True, False, True]), np.array([1.0, 2.0, 1.0, 3.0]),
+])
+def test_targets_are_encoded_as_label_binarizer_encodes_them(y):
+    # encode_targets builds LabelBinarizer's classes_ (values and dtype) and columns itself
+    from sklearn.preprocessing import LabelBinarizer
+
+    from sk_logloss._validation import encode_targets
+
+    classes, Y, multilabel = encode_targets(y)
+    binarizer = LabelBinarizer().fit(y)
+    assert classes.dtype == binarizer.classes_.dtype and not multilabel
+    np.testing.assert_array_equal(classes, binarizer.classes_)
+    assert Y.dtype == np.int8
+    np.testing.assert_array_equal(Y, binarizer.transform(y))
+    # with every label of a stream given (partial_fit), columns follow them
+    stream = np.concatenate([binarizer.classes_, binarizer.classes_[:1]])
+    classes, Y, _ = encode_targets(np.asarray(y)[:2], classes=stream)
+    np.testing.assert_array_equal(Y, LabelBinarizer().fit(stream).transform(np.asarray(y)[:2]))
+
+
 def test_multilabel_targets():
     X, Y = make_multilabel_classification(n_samples=300, n_features=10, n_classes=4, random_state=0)
     X = StandardScaler().fit_transform(X)

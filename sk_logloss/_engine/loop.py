@@ -16,6 +16,7 @@ from .trainer import get_trainer
 from .types import (
     FIT_EPOCHS_PER_CALL,
     FIT_FIRST_CALL_EPOCHS,
+    FIT_FIRST_CALL_ROWS,
     Status,
     TrainResult,
     batch_rows,
@@ -132,7 +133,8 @@ def _in_graph_data(config, path, data, template, alpha):
 def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, log):
     """Calls of the traced epoch loop; ``(status, state)``.
 
-    The first call asks for FIT_FIRST_CALL_EPOCHS epochs, each next one for
+    The first call asks for FIT_FIRST_CALL_EPOCHS epochs (more on small data:
+    FIT_FIRST_CALL_ROWS), each next one for
     twice as many, up to FIT_EPOCHS_PER_CALL; a call runs at most
     ``paths.steps_per_call`` steps (one epoch at least), so a requested stop
     (Ctrl-C) is honoured between calls; with a progress callback, one epoch
@@ -145,7 +147,7 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
         1, min(FIT_EPOCHS_PER_CALL, paths.steps_per_call // steps,
                paths.order_rows_per_call // rows)
     )
-    ask = min(per_call, FIT_FIRST_CALL_EPOCHS)
+    ask = min(per_call, max(FIT_FIRST_CALL_EPOCHS, FIT_FIRST_CALL_ROWS // rows))
     static = rules.Static(early_stopping=log.early, adaptive=config.adaptive is not None,
                           shuffle=bool(config.shuffle), averaging=early_stopping.averages(config))
     run = epochs.function(trainer, static, path.xla)

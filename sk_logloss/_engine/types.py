@@ -12,12 +12,18 @@ import numpy as np
 # epochs, 0.90 s warm at 32 epochs a call, 0.76 s at 256. verbose reports per call.
 SWEEP_EPOCHS_PER_CALL = 256
 
-# A plain fit's calls: the first asks for FIT_FIRST_CALL_EPOCHS, each next one
-# twice as many, up to FIT_EPOCHS_PER_CALL (the buffers' length). A call costs
-# about 2 ms on the host (binding its arguments, drawing its permutations):
-# at 32 epochs a call, breast cancer's XLA epochs took 100 us, at 256 39 us.
-# Growing from 32 keeps a short run from drawing permutations it never uses.
+# A plain fit's calls: the first asks for FIT_FIRST_CALL_EPOCHS, or as many as
+# hold FIT_FIRST_CALL_ROWS permuted rows if more, each next one twice as many,
+# up to FIT_EPOCHS_PER_CALL (the buffers' length). A call costs about 2 ms on
+# the host (binding its arguments, drawing its permutations): at 32 epochs a
+# call, breast cancer's XLA epochs took 100 us, at 256 39 us. A small first call
+# keeps a short run on large data from drawing permutations it never uses; on
+# small data they cost less than a call (2**16 rows: about 1 ms), so a fit of
+# 200 rows and 50 epochs is one call, not two (bench (a): 27 -> 25 ms).
+# Epoch e's permutation depends on e only, so how the calls split a run
+# changes no bit of it.
 FIT_FIRST_CALL_EPOCHS = 32
+FIT_FIRST_CALL_ROWS = 2**16
 FIT_EPOCHS_PER_CALL = 256
 
 # XLA compiles one program per shape. On the XLA path dense X is padded with
