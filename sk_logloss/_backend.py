@@ -1,6 +1,7 @@
 """Loads TensorFlow and Keras on first use: quietly, with thread pools sized for the process."""
 
 import contextlib
+import copy
 import os
 import re
 import sys
@@ -155,7 +156,7 @@ def first_xla_compile():
 
 
 @contextlib.contextmanager
-def inline_executor():
+def inline_executor(optimize=True):
     """Run the traced functions called meanwhile (this thread) in the single-threaded executor.
 
     The default executor hands every ready operation to the inter-op thread
@@ -166,10 +167,30 @@ def inline_executor():
     default executor's graph optimizer here, which can change bits: the
     engine uses it only where it does not (``_engine.trainer.runs_inline``).
     Thread-local: other threads' calls are not affected.
+
+    ``optimize=False`` also skips the graph optimizer (Grappler) for functions
+    first called meanwhile: where it rewrites only loop bodies, which it leaves
+    alone here anyway, it costs a new model's first call 45 ms for nothing.
     """
     tf = tensorflow()
     with tf.experimental.function_executor_type("SINGLE_THREADED_EXECUTOR"):
-        yield
+        if optimize:
+            yield
+            return
+        from tensorflow.core.protobuf import config_pb2
+        from tensorflow.python.eager import context
+
+        ctx = context.context()
+        options = ctx.function_call_options  # this thread's
+        saved = copy.copy(options)  # restored as function_executor_type restores them
+        config = config_pb2.ConfigProto()
+        config.ParseFromString(options.config_proto_serialized)
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+        options.config_proto_serialized = config
+        try:
+            yield
+        finally:
+            ctx.function_call_options = saved
 
 
 def keras():
