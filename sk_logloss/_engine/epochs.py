@@ -96,7 +96,7 @@ def run(trainer, static, xla, data, validation, call, epoch_rules, state):
         # padded to X's rows: entries past the real rows are masked out of batches
         order = call.orders[e] if static.shuffle else tf.range(tf.shape(data.w)[0])
         order = tf.concat([order, tail], 0)
-        if source.look_ahead:  # gather the next batch while this one trains
+        if source.look_ahead and xla:  # gather the next batch while this one trains
             def step(i, acc, batch):
                 return i + 1, acc + train_on(source.carried(batch)), source.take(order, i + 1)
 
