@@ -1,4 +1,4 @@
-"""Loads TensorFlow and Keras on first use: quietly, with thread pools sized for the process."""
+"""Loads TensorFlow and Keras on first use, quietly; how the engine's traced calls execute."""
 
 import contextlib
 import copy
