@@ -112,6 +112,10 @@ INLINE_CASES = [
     {"shuffle": False, "batch_size": 64, "class_weight": "balanced", "early_stopping": True},
     {"sparse": True, "hidden_layer_sizes": (6,)},
     {"stream": True, "hidden_layer_sizes": (4,)},
+    {"optimizer_params": {"amsgrad": True, "beta_1": 0.8, "epsilon": 1e-6, "clipnorm": 0.1}},
+    {"optimizer": "sgd", "optimizer_params": {"weight_decay": 0.01, "momentum": 0.5}},
+    {"optimizer": "nadam"},
+    {"optimizer": "adamax", "optimizer_params": {"weight_decay": 0.01}},
 ]
 
 
@@ -154,14 +158,15 @@ def test_the_single_threaded_executor_trains_to_the_default_executors_bits(monke
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("params", [{"optimizer": "rmsprop"}, {
+@pytest.mark.parametrize("params", [{"optimizer": "rmsprop"}, {"optimizer": "adagrad"}, {
     "precision": "float32", "hidden_layer_sizes": (5, 4), "activation": "tanh"}])
 @pytest.mark.bitwise
 def test_what_the_single_threaded_executor_would_change_stays_on_the_default_one(monkeypatch,
                                                                                  params):
-    # RMSprop's update and float32 products are rewritten by the default executor's graph
-    # optimizer, which does not run in the single-threaded one's loop bodies: forced to it,
-    # they train to other bits (within rounding), so the engine keeps them off it
+    # RMSprop's and Adagrad's updates and float32 products are rewritten by the default
+    # executor's graph optimizer, which does not run in the single-threaded one's loop
+    # bodies: forced to it, they train to other bits (within rounding), so the engine keeps
+    # them off it
     default = fit_bits(monkeypatch, params)
     forced = fit_bits(monkeypatch, params, inline=True)
     dtype = forced[0].dtype

@@ -10,9 +10,10 @@ from .batches import all_rows
 from .divergence import Snapshot
 from .model import objective, tf
 
-# The optimizers whose update TensorFlow's graph optimizer leaves as written (RMSprop's
-# division by a square root, for one, becomes a product with rsqrt); see runs_inline.
-INLINE_OPTIMIZERS = ("adam", "sgd")
+# The optimizers whose update TensorFlow's graph optimizer leaves as written, with any
+# of their parameters (RMSprop's division by a square root, for one, becomes a product
+# with rsqrt; Adagrad and AdamW change too); see runs_inline.
+INLINE_OPTIMIZERS = ("adam", "adamax", "nadam", "sgd")
 
 
 def runs_inline(spec):
