@@ -37,23 +37,22 @@ def encode_targets(y, classes=None):
     multilabel = target_type == "multilabel-indicator"
     if multilabel:
         _check_indicator(y)
-    if classes is not None and not multilabel:
+        binarizer = LabelBinarizer().fit(y)
+        return binarizer.classes_, binarizer.transform(y).astype(np.int8), multilabel
+    # LabelBinarizer's columns (1 for classes[1] if two classes, else one-hot over the
+    # sorted classes), without its own checks of the target, made above
+    present, index = np.unique(np.asarray(y), return_inverse=True)
+    if classes is None:  # as unique_labels gives them: sorted, in y's dtype
+        classes = np.asarray(sorted(set(present)))
+    else:
         classes = np.unique(np.asarray(classes))
-        unknown = np.setdiff1d(np.unique(y), classes)
+        unknown = np.setdiff1d(present, classes)
         if unknown.size:
             raise ValueError(
                 f"y contains labels {unknown.tolist()!r} that are not in classes="
                 f"{classes.tolist()!r}; pass every label of the stream as classes on "
                 f"the first partial_fit call, or refit."
             )
-    if multilabel:
-        binarizer = LabelBinarizer().fit(y)
-        return binarizer.classes_, binarizer.transform(y).astype(np.int8), multilabel
-    # LabelBinarizer's columns (1 for classes[1] if two classes, else one-hot over the
-    # sorted classes), without its own checks of the target, made above
-    present, index = np.unique(np.asarray(y), return_inverse=True)
-    if classes is None:  # as unique_labels gives them (Python scalars, sorted)
-        classes = np.asarray(sorted(set(present)))
     if len(classes) < 2:
         raise ValueError(
             f"LogLossClassifier needs samples of at least 2 classes in the data, but "

@@ -90,8 +90,7 @@ def train_stochastic(config):
     epoch_rules = rules.host_rules(config, dtype)
     log = RunLog(early=validation is not None, on_epoch=config.on_epoch, weights=trainer.weights)
     with (first_xla_compile() if path.xla else contextlib.nullcontext(), trainer.lock,
-          inline_executor(optimize=False) if trainer.inline and not path.xla
-          else contextlib.nullcontext()):
+          inline_executor(optimize=False) if trainer.inline(path.xla) else contextlib.nullcontext()):
         trainer.reset(config.coefs, config.intercepts, config.optimizer_state)
         if early_stopping.averages(config):
             early_stopping.moving_average(trainer).reset()

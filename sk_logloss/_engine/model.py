@@ -48,16 +48,16 @@ def logits(coefs, intercepts, activation_name, x):
     return h
 
 
-def sample_losses(loss, labels, h, in_loop=False):
+def sample_losses(loss, labels, h, inline=False):
     """Each row's loss: the mean sigmoid cross-entropy of its logits, or their softmax one.
 
-    ``in_loop``: the step runs in a loop body in the single-threaded executor,
+    ``inline``: the step runs in a loop body in the single-threaded executor,
     whose bodies TensorFlow's graph optimizer does not rewrite; the sigmoid
     loss then sums its gradient as the optimizer would (:func:`sigmoid_cross_entropy`).
     """
     if loss == "softmax":
         return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=h)
-    if in_loop:
+    if inline:
         return tf.reduce_mean(sigmoid_cross_entropy(labels, h), axis=1)
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h), axis=1)
 
@@ -94,7 +94,7 @@ def sigmoid_cross_entropy(labels, logits):
     return value, gradient
 
 
-def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w, in_loop=False):
+def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w, inline=False):
     """A batch's unbiased estimate of the weighted objective, L2 term included.
 
     The objective is ``(sum_i w_i l_i + 0.5 * alpha * ||W||^2) / total_w``
@@ -107,7 +107,7 @@ def objective(spec, coefs, intercepts, xb, yb, bw, alpha, count, n, total_w, in_
     (``count == n``) gives the objective itself.
     """
     h = logits(coefs, intercepts, spec.activation, xb)
-    per_sample = sample_losses(spec.loss, tf.cast(yb, spec.dtype), h, in_loop)
+    per_sample = sample_losses(spec.loss, tf.cast(yb, spec.dtype), h, inline)
     data = tf.reduce_sum(bw * per_sample) * (n / count)
     return (data + 0.5 * alpha * squared_norm(coefs)) / total_w
 

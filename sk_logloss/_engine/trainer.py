@@ -44,7 +44,7 @@ class Trainer:
         self.dtype = tf.as_dtype(spec.dtype)
         self.lock = threading.Lock()
         self.trace_count = 0
-        self.inline = runs_inline(spec)
+        self._inline = runs_inline(spec)
         sizes = spec.layer_sizes
         self.coefs = [
             tf.Variable(tf.zeros((a, b), self.dtype), name=f"coef_{i}")
@@ -86,13 +86,18 @@ class Trainer:
     # -- traced code ----------------------------------------------------------
     def step(self, batch, alpha, n, total_w, xla):
         """One optimizer step on a :class:`~.batches.Batch` in a loop body; returns its loss
-        times its rows (``xla``: the loop is compiled; see :attr:`inline`)."""
+        times its rows (``xla``: the loop is compiled)."""
         with tf.GradientTape() as tape:
             loss = objective(self.spec, self.coefs, self.intercepts, batch.x, batch.y, batch.w,
-                             alpha, batch.count, n, total_w, in_loop=self.inline and not xla)
+                             alpha, batch.count, n, total_w, inline=self.inline(xla))
         grads = tape.gradient(loss, self.variables)
         update.apply(self.optimizer, grads, self.variables)
         return loss * batch.count
+
+    def inline(self, xla):
+        """Whether a run (``xla``: compiled) is called in the single-threaded executor, and
+        its steps sum the loss's gradient in the graph optimizer's order (:func:`runs_inline`)."""
+        return self._inline and not xla
 
     def begin_epoch(self, rate):
         """Save the epoch's starting state and set its learning rate."""
