@@ -164,7 +164,7 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``{"power_t": 0.5}``; exponential ``{"decay_steps": 10,
         "decay_rate": 0.5, "staircase": False}``; cosine
         ``{"decay_steps": max_iter, "alpha": 0.0}`` (and Keras' warmup
-        arguments); adaptive ``{"factor": 0.2, "min_learning_rate": 1e-6}``.
+        arguments); adaptive ``{"factor": 0.2, "min_learning_rate": 1e-4}``.
     batch_size : int or "auto", default="auto"
         Minibatch size. ``"auto"``: all ``n`` training rows up to 200 (one
         exact step per epoch); above, ``ceil(n / 4)`` rounded up to one of 8

@@ -66,7 +66,9 @@ CONFIGS = {
     "stream": ("dense", {"batch_size": 32}, "stream"),
     "early_stopping": ("dense", {"early_stopping": True, "learning_rate": 0.05}, "graph"),
     "adaptive": ("iris", {"optimizer": "sgd", "learning_rate": 0.5, "tol": 3e-2,
-                          "learning_rate_schedule": "adaptive", "n_iter_no_change": 2}, "graph"),
+                          "learning_rate_schedule": "adaptive", "n_iter_no_change": 2,
+                          # the default before issue 22 raised it to 1e-4
+                          "schedule_params": {"min_learning_rate": 1e-6}}, "graph"),
     "lbfgs": ("dense", {"optimizer": "lbfgs", "alpha": 0.1, "tol": 1e-4}, "graph"),
     "float32": ("float32", {"hidden_layer_sizes": (5, 4), "activation": "tanh"}, "graph"),
     "hidden": ("iris", {"hidden_layer_sizes": (8,), "activation": "logistic",
