@@ -19,10 +19,11 @@ SCHEDULES = {
     # keras.optimizers.schedules.CosineDecay over decay_steps epochs (max_iter when None)
     "cosine": {"decay_steps": None, "alpha": 0.0},
     # MLPClassifier's "adaptive": constant until the loss (or validation score) stalls
-    # for more than n_iter_no_change epochs, then divided by 1 / factor; training stops
-    # once the rate would fall below min_learning_rate. MLPClassifier stops below 1e-6, 1000
-    # times under its 0.001; 1e-4 is 1000 times under our 0.1, and the decays below it changed
-    # no CV log loss of benchmarks/quality.py while they took a quarter of a search's epochs.
+    # for more than n_iter_no_change epochs, then multiplied by factor; a stall stops
+    # training once the rate is already at or below min_learning_rate (rules.end_epoch).
+    # MLPClassifier stops at 1e-6, 1000 times under its 0.001; 1e-4 is 1000 times under
+    # our 0.1, and the decays below it changed no CV log loss of benchmarks/quality.py
+    # while they took a quarter of a search's epochs.
     "adaptive": {"factor": 0.2, "min_learning_rate": 1e-4},
 }
 
