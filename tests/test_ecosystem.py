@@ -321,6 +321,36 @@ def test_native_log_filter_follows_tf_cpp_min_log_level():
     assert _kept(lines, 3) == lines[7:]
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_fits_leave_the_garbage_collector_as_they_found_it(enabled):
+    """Loading TensorFlow and tracing pause the collector (_backend.gc_paused), then give it
+    back as it was: running, or disabled by the user (who keeps it so, even meanwhile)."""
+    code = textwrap.dedent(f"""
+        import gc
+        from sklearn.datasets import load_iris
+        from sk_logloss import LogLossClassifier
+        from sk_logloss._backend import gc_paused
+        from sk_logloss._engine import trainer
+        seen = []
+        def tracing(*args, _real=trainer.objective, **kwargs):
+            seen.append(gc.isenabled())
+            return _real(*args, **kwargs)
+        trainer.objective = tracing
+        {'gc.enable()' if enabled else 'gc.disable()'}
+        X, y = load_iris(return_X_y=True)
+        LogLossClassifier(max_iter=20, random_state=0).fit(X, y)  # loads, traces
+        LogLossClassifier(max_iter=20, random_state=0).fit(X[:, :3], y)  # traces another
+        with gc_paused():
+            with gc_paused():
+                inner = gc.isenabled()
+            after_inner = gc.isenabled()
+        print(seen, inner, after_inner, gc.isenabled())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == f"[False, False] False False {enabled}\n"
+
+
 def test_import_loads_neither_scikit_learn_nor_tensorflow():
     code = ("import sys, sk_logloss; print(sk_logloss.__version__, 'sklearn' in sys.modules, "
             "'tensorflow' in sys.modules, sk_logloss.LogLossClassifier.__name__, "
