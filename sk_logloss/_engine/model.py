@@ -57,9 +57,11 @@ def sample_losses(loss, labels, h, inline=False):
     """
     if loss == "softmax":
         return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=h)
-    if inline:
-        return tf.reduce_mean(sigmoid_cross_entropy(labels, h), axis=1)
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h), axis=1)
+    losses = (sigmoid_cross_entropy(labels, h) if inline
+              else tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h))
+    if h.shape[1] == 1:  # the mean of one logit is itself, to the bit (x / 1), as is its gradient
+        return tf.reshape(losses, [-1])
+    return tf.reduce_mean(losses, axis=1)
 
 
 @tf.custom_gradient
