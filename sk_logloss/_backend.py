@@ -166,6 +166,13 @@ def gc_paused():
                     gc.enable()
 
 
+def trace(function, *args):
+    """``function.get_concrete_function(*args)``: a tf.function traced now, the collector
+    paused meanwhile (:func:`gc_paused`); a later call with such arguments runs that trace."""
+    with gc_paused():
+        return function.get_concrete_function(*args)
+
+
 _XLA_STARTED = []
 
 

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from .._backend import gc_paused, inline_executor
+from .._backend import inline_executor, trace
 from .._network import objective as numpy_objective
 from .._optimizers import lbfgs_options
 from .batches import all_rows, all_rows_signature, all_rows_tensors
@@ -29,15 +29,14 @@ class FullBatch:
         d, k = sizes[0], sizes[-1]
         # the concrete function skips tf.function's per-call dispatch (about 150 us),
         # which L-BFGS pays once per loss evaluation
-        with gc_paused():  # traced now, without the collector's walks (see gc_paused)
-            self.fn = tf.function(
-                self._value_and_grad, autograph=False,
-                input_signature=[
-                    all_rows_signature(spec.sparse, tf.float64, d),
-                    tf.TensorSpec([None, k], tf.int8), tf.TensorSpec([None], tf.float64),
-                    tf.TensorSpec([], tf.float64), tf.TensorSpec([None], tf.float64),
-                ],
-            ).get_concrete_function()
+        self.fn = trace(tf.function(
+            self._value_and_grad, autograph=False,
+            input_signature=[
+                all_rows_signature(spec.sparse, tf.float64, d), tf.TensorSpec([None, k], tf.int8),
+                tf.TensorSpec([None], tf.float64), tf.TensorSpec([], tf.float64),
+                tf.TensorSpec([None], tf.float64),
+            ],
+        ))
 
     def _value_and_grad(self, x, Y, w, alpha, theta):
         self.trace_count += 1

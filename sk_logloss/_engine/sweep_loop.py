@@ -1,11 +1,10 @@
 """The sweep's host side: folds grouped into runs, runs cut into tasks (serial or joblib's), each task's calls, and the merged result."""
 
-import contextlib
 from typing import NamedTuple
 
 import numpy as np
 
-from .._backend import gc_paused
+from .._backend import trace
 from .._network import objective as numpy_objective
 from .early_stopping import moving_average
 from .host import as_tensor, epoch_orders
@@ -350,9 +349,9 @@ def _train_group(config, pad, before):
             rates[:E] = rates_all[:, done:done + E].T
             call = SweepCall(tf.constant(next(orders)), tf.constant(E, tf.int32),
                              tf.constant(rates))
-            traces = run_fn.experimental_get_tracing_count() == 0  # this call traces first
-            with gc_paused() if traces else contextlib.nullcontext():
-                end = run_fn(data, call, rules, state)
+            if run_fn.experimental_get_tracing_count() == 0:  # trace first, the collector paused
+                trace(run_fn, data, call, rules, state)
+            end = run_fn(data, call, rules, state)
             ran, state = int(end.epoch), end.state
             for key, log in logs.items():
                 log.append(getattr(end, key).numpy()[:ran])

@@ -4,7 +4,7 @@ import functools
 import itertools
 import threading
 
-from .._backend import gc_paused
+from .._backend import trace
 from .._optimizers import build_optimizer
 from . import early_stopping, update
 from .batches import all_rows
@@ -82,8 +82,7 @@ class Trainer:
                 functools.partial(fn, self), input_signature=signature, jit_compile=xla,
                 autograph=False,
             )
-            with gc_paused():  # traced now, without the collector's walks (see gc_paused)
-                traced.get_concrete_function()
+            trace(traced)  # now, the collector paused
             self._traced[key] = traced
         return traced
 
