@@ -1,4 +1,4 @@
-"""Loads TensorFlow and Keras on first use, quietly; how the engine's traced calls execute."""
+"""Loads TensorFlow and Keras on first use, quietly; how engine functions are traced and run."""
 
 import contextlib
 import copy
