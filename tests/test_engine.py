@@ -484,3 +484,44 @@ def test_early_stopping_on_the_average_keeps_the_best_average():
     _, (Xv, Yv, wv) = early_stopping.split(cfg.data, stopping)
     kept = -numpy_objective(Xv, Yv, wv, result.coefs, result.intercepts, "relu", 0.0, "sigmoid")
     np.testing.assert_allclose(kept, np.max(result.validation_scores), rtol=1e-10)
+
+
+# -- one trace for every width ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("xla, case", [
+    (False, {}), (False, {"hidden": (5,)}), (False, {"classes": 2}), (True, {}),
+    (True, {"early_stopping": EarlyStopping(0.2, 7, multilabel=False, average=True)}),
+])
+def test_one_trace_serves_every_width_with_the_bits_of_a_trace_per_width(monkeypatch, xla, case):
+    """The shared trainer (open widths) trains each width as a trainer of that width alone."""
+    from sk_logloss._engine import trainer as trainer_module
+
+    case = dict(case)
+    classes, hidden = case.pop("classes", 3), case.pop("hidden", ())
+    monkeypatch.setattr(trainer_module, "_TRAINERS", {})
+    paths = Paths(xla_min_steps=1 if xla else 10**9)
+    runs = []
+    for width in (7, 11, 7):
+        X, Y = problem(120, width, classes=classes, seed=width)
+        if classes == 2:
+            Y = Y[:, 1:]
+        cfg = config(X, Y, hidden=hidden, paths=paths, **case)
+        runs.append((cfg, loop.train_stochastic(cfg)))
+        # and from where it ended, as partial_fit continues (its optimizer state)
+        more = replace(cfg, coefs=runs[-1][1].coefs, intercepts=runs[-1][1].intercepts,
+                       optimizer_state=runs[-1][1].optimizer_state, epoch0=15)
+        runs.append((more, loop.train_stochastic(more)))
+    (shared,) = trainer_module._TRAINERS.values()
+    assert None in shared.spec.layer_sizes
+    assert shared.trace_count == 1
+    monkeypatch.setattr(loop, "get_trainer", Trainer)  # a trainer of each run's own widths
+    for cfg, result in runs:
+        alone = loop.train_stochastic(cfg)
+        assert result.coefs[0].shape == (cfg.spec.layer_sizes[0], (hidden or Y.shape[1:])[0])
+        for a, b in zip(result.coefs + result.intercepts + result.optimizer_state,
+                        alone.coefs + alone.intercepts + alone.optimizer_state):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(result.loss_curve, alone.loss_curve)
+        np.testing.assert_array_equal(result.validation_scores, alone.validation_scores)
+        assert result.loss_curve[-1] < result.loss_curve[0]  # it trained

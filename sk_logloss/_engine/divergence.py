@@ -12,7 +12,7 @@ class Snapshot:
 
     def __init__(self, state):
         self.state = list(state)
-        self.saved = [tf.Variable(v, trainable=False) for v in self.state]
+        self.saved = [tf.Variable(v, trainable=False, shape=v.shape) for v in self.state]
 
     def save(self):
         for s, v in zip(self.saved, self.state):

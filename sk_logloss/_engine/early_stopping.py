@@ -68,7 +68,7 @@ class MovingAverage:
 
     def __init__(self, variables):
         self.variables = list(variables)
-        self.values = [tf.Variable(v, trainable=False) for v in self.variables]
+        self.values = [tf.Variable(v, trainable=False, shape=v.shape) for v in self.variables]
         self.steps = tf.Variable(tf.zeros([], self.variables[0].dtype), trainable=False)
 
     def reset(self):
@@ -99,7 +99,12 @@ class BestWeights:
 
     def __init__(self, variables):
         self.variables = list(variables)
-        self.best = [tf.Variable(v, trainable=False) for v in self.variables]
+        self.best = [tf.Variable(v, trainable=False, shape=v.shape) for v in self.variables]
+
+    def reset(self):
+        """Hold the current weights (host code, at a run's start)."""
+        for b, v in zip(self.best, self.variables):
+            b.assign(v)
 
     def keep_if(self, better, source=None):
         """Copy the current weights (or ``source``, their moving average) where ``better``

@@ -218,7 +218,7 @@ def candidate_result(config, result, f, c, data):
     intercepts = [b[f, c] for b in result.intercepts]
     # the plain layout: the step count, the learning rate, then the slots in the
     # order of the sweep's (both optimizers are built on the same variables)
-    step, rate, *slots = get_plain_trainer(spec).initial_optimizer_state()
+    step, rate, *slots = get_plain_trainer(spec).initial_optimizer_state(spec.layer_sizes)
     if len(slots) != len(result.slots):
         raise RuntimeError(f"{spec.optimizer}: its optimizer state does not map one to one")
     steps = steps_per_epoch(config.batch_size, len(config.folds[f].train))

@@ -1,10 +1,13 @@
-"""The trainer of one model spec: its variables, its Keras optimizer, and one optimizer step."""
+"""The trainer of one model structure: its variables, its Keras optimizer, and one optimizer step."""
 
+import dataclasses
 import functools
 import itertools
 import threading
 
-from .._backend import trace
+import numpy as np
+
+from .._backend import keras, trace
 from .._optimizers import build_optimizer
 from . import early_stopping, update
 from .batches import all_rows
@@ -30,13 +33,78 @@ def runs_inline(spec):
     return spec.dtype == "float64" and spec.optimizer in INLINE_OPTIMIZERS
 
 
+def shared_spec(spec):
+    """The spec of the trainer that fits ``spec``: its input width and logit count left open
+    (None) where one trace serves every width.
+
+    Open where the graph executor runs the loop inline (:func:`runs_inline`):
+    its kernels take their shapes at run time, so the open trace runs the same
+    arithmetic as a trace per width (XLA compiles each shape at its first call
+    either way). A binary model keeps its one logit, which
+    ``model.sample_losses`` reads. Other specs keep their widths: the default
+    executor's graph optimizer rewrites a graph by its static shapes.
+    """
+    if not runs_inline(spec):
+        return spec
+    *hidden, out = spec.layer_sizes[1:]
+    return dataclasses.replace(spec, layer_sizes=(None, *hidden, out if out == 1 else None))
+
+
+def _layer_shapes(sizes):
+    """The static shapes of a network's coefficient and intercept variables."""
+    coefs = [tf.TensorShape([a, b]) for a, b in itertools.pairwise(sizes)]
+    return coefs, [tf.TensorShape([b]) for b in sizes[1:]]
+
+
+def _variable(shape, dtype, name):
+    """A variable of static ``shape``, whose open (None) dimensions take any size on assign."""
+    return tf.Variable(_stand_in(shape, dtype), shape=shape, name=name)
+
+
+def _stand_in(shape, dtype):
+    """Zeros of ``shape``, size 1 in its open dimensions."""
+    return tf.zeros([1 if size is None else size for size in shape], dtype)
+
+
+def _build_open(optimizer, variables):
+    """Build ``optimizer``'s slots for ``variables``, open where their shapes are.
+
+    Keras builds a slot with its reference variable's shape, which must be
+    fully defined; each slot is built on a stand-in of size 1 in the open
+    dimensions, then holds a variable of the reference's own static shape.
+    """
+    make_slot = optimizer.add_variable_from_reference
+
+    def add(reference_variable, name=None, initializer="zeros"):
+        shape = reference_variable.shape
+        if shape.is_fully_defined():
+            return make_slot(reference_variable, name=name, initializer=initializer)
+        stand_in = tf.Variable(_stand_in(shape, reference_variable.dtype),
+                               name=reference_variable.name.split(":")[0])
+        slot = make_slot(stand_in, name=name, initializer=initializer)
+        slot._value = tf.Variable(slot.value, shape=shape, trainable=False, name=slot.name)
+        return slot
+
+    optimizer.add_variable_from_reference = add
+    try:
+        optimizer.build(variables)
+    finally:
+        del optimizer.add_variable_from_reference
+
+
+def native(variable):
+    """The tf.Variable under a Keras variable (``variable`` itself if it is one)."""
+    return variable.value if isinstance(variable, keras().Variable) else variable
+
+
 class Trainer:
     """Variables, Keras optimizer and traced functions of one :class:`~.types.ModelSpec`.
 
-    Built once per process and spec (:func:`get_trainer`). Every fit loads its
-    initial weights and either the optimizer's just-built state (exactly what
-    a newly built optimizer would hold) or the state a previous
-    ``partial_fit`` left. ``lock`` serializes fits of the same spec across
+    Built once per process and :func:`shared_spec` (:func:`get_trainer`): where
+    the spec leaves a width open, its variables take each fit's shapes. Every
+    fit loads its initial weights and either the optimizer's just-built state
+    (exactly what a newly built optimizer would hold) or the state a previous
+    ``partial_fit`` left. ``lock`` serializes the fits of one trainer across
     threads.
     """
 
@@ -46,25 +114,20 @@ class Trainer:
         self.lock = threading.Lock()
         self.trace_count = 0
         self._inline = runs_inline(spec)
-        sizes = spec.layer_sizes
-        self.coefs = [
-            tf.Variable(tf.zeros((a, b), self.dtype), name=f"coef_{i}")
-            for i, (a, b) in enumerate(itertools.pairwise(sizes))
-        ]
-        self.intercepts = [
-            tf.Variable(tf.zeros((b,), self.dtype), name=f"intercept_{i}")
-            for i, b in enumerate(sizes[1:])
-        ]
+        coef_shapes, intercept_shapes = _layer_shapes(spec.layer_sizes)
+        self.coefs = [_variable(shape, self.dtype, f"coef_{i}")
+                      for i, shape in enumerate(coef_shapes)]
+        self.intercepts = [_variable(shape, self.dtype, f"intercept_{i}")
+                           for i, shape in enumerate(intercept_shapes)]
         self.variables = self.coefs + self.intercepts
         self.best = early_stopping.BestWeights(self.variables)
-        self.optimizer = build_optimizer(
-            spec.optimizer, dict(spec.optimizer_params), learning_rate=1e-3
-        )
-        self.optimizer.build(self.variables)
-        self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
+        self.optimizer = self._new_optimizer()
+        _build_open(self.optimizer, self.variables)
+        self.slots = [native(v) for v in self.optimizer.variables]
+        self._optimizer_init = {}  # layer sizes -> a just-built optimizer's state
         # what an epoch changes: the weights and the optimizer's state (its
         # slots and step count), saved at each epoch's start
-        self.state = self.variables + list(self.optimizer.variables)
+        self.state = self.variables + self.slots
         self.snapshot = Snapshot(self.state)
         self.average = None  # early_stopping.moving_average builds it on first use
         self._traced = {}
@@ -114,24 +177,43 @@ class Trainer:
         return early_stopping.score(self.spec, *weights, all_rows(x, tf.shape(y)[0]), y, w)
 
     # -- host code ------------------------------------------------------------
+    def _new_optimizer(self):
+        return build_optimizer(self.spec.optimizer, dict(self.spec.optimizer_params),
+                               learning_rate=1e-3)
+
     def reset(self, coefs, intercepts, optimizer_state=None):
         """Load weights, and the optimizer state of a previous run or a fresh one."""
         for var, value in zip(self.variables, list(coefs) + list(intercepts)):
             var.assign(value)
-        state = self._optimizer_init if optimizer_state is None else optimizer_state
-        for var, value in zip(self.optimizer.variables, state):
+        if optimizer_state is None:
+            sizes = (np.shape(coefs[0])[0], *(np.shape(b)[0] for b in intercepts))
+            optimizer_state = self.initial_optimizer_state(sizes)
+        for var, value in zip(self.slots, optimizer_state):
             var.assign(value)
+        # the copies take the fit's shapes before a compiled run assigns them (XLA
+        # fixes a variable's shape for a call); their values are written before read
+        self.snapshot.save()
+        self.best.reset()
 
     def restore_best(self):
         """Make the best validation weights the current ones (the optimizer state stays)."""
         self.reset(*self.split(self.best.values()), self.optimizer_state())
 
-    def initial_optimizer_state(self):
-        """The optimizer's variables as a fresh run starts them (NumPy arrays)."""
-        return list(self._optimizer_init)
+    def initial_optimizer_state(self, sizes):
+        """The optimizer's variables as a fresh run of a network of ``sizes`` starts them
+        (NumPy arrays): those of an optimizer just built on variables of its shapes."""
+        sizes = tuple(int(size) for size in sizes)
+        state = self._optimizer_init.get(sizes)
+        if state is None:
+            coef_shapes, intercept_shapes = _layer_shapes(sizes)
+            optimizer = self._new_optimizer()
+            optimizer.build([tf.Variable(tf.zeros(shape, self.dtype))
+                             for shape in coef_shapes + intercept_shapes])
+            state = self._optimizer_init[sizes] = [v.numpy() for v in optimizer.variables]
+        return list(state)
 
     def optimizer_state(self):
-        return [v.numpy() for v in self.optimizer.variables]
+        return [v.numpy() for v in self.slots]
 
     def weights(self):
         return self.split([v.numpy() for v in self.variables])
@@ -145,9 +227,10 @@ _TRAINERS_LOCK = threading.Lock()
 
 
 def get_trainer(spec):
-    """The process-wide :class:`Trainer` of ``spec``, built on first use."""
+    """The process-wide :class:`Trainer` of ``spec``'s :func:`shared_spec`, built on first use."""
+    shared = shared_spec(spec)
     with _TRAINERS_LOCK:
-        trainer = _TRAINERS.get(spec)
+        trainer = _TRAINERS.get(shared)
         if trainer is None:
-            trainer = _TRAINERS[spec] = Trainer(spec)
+            trainer = _TRAINERS[shared] = Trainer(shared)
         return trainer
