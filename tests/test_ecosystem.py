@@ -339,7 +339,7 @@ def test_fits_leave_the_garbage_collector_as_they_found_it(enabled):
         {'gc.enable()' if enabled else 'gc.disable()'}
         X, y = load_iris(return_X_y=True)
         LogLossClassifier(max_iter=20, random_state=0).fit(X, y)  # loads, traces
-        LogLossClassifier(max_iter=20, random_state=0).fit(X[:, :3], y)  # traces another
+        LogLossClassifier(hidden_layer_sizes=(3,), max_iter=20, random_state=0).fit(X, y)  # another
         with gc_paused():
             with gc_paused():
                 inner = gc.isenabled()
