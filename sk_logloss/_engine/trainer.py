@@ -42,9 +42,12 @@ def shared_spec(spec):
     arithmetic as a trace per width (XLA compiles each shape at its first call
     either way). A binary model keeps its one logit, which
     ``model.sample_losses`` reads. Other specs keep their widths: the default
-    executor's graph optimizer rewrites a graph by its static shapes.
+    executor's graph optimizer rewrites a graph by its static shapes. The
+    optimizer must be one of INLINE_OPTIMIZERS, whose slots every supported
+    Keras builds through ``add_variable_from_reference`` (Keras 3.7's Adagrad
+    does not).
     """
-    if not runs_inline(spec):
+    if not (runs_inline(spec) and spec.optimizer in INLINE_OPTIMIZERS):
         return spec
     *hidden, out = spec.layer_sizes[1:]
     return dataclasses.replace(spec, layer_sizes=(None, *hidden, out if out == 1 else None))
