@@ -151,3 +151,76 @@ def test_incremental_over_a_dask_array_is_partial_fit_block_by_block():
     sgd.fit(dX, dy, classes=[0, 1])
     assert ours.score(dX, dy) > sgd.score(dX, dy)
     assert np.array_equal(ours.predict(dX).compute(), by_hand.predict(X))
+
+
+@pytest.fixture
+def lanes(monkeypatch):
+    """Every run counts as long enough for lanes (``lanes.LANE_WORK``), so a search's
+    tasks train two at a time on threads; calling the fixture keeps that cut but trains
+    the tasks one after another, as on a machine of one core."""
+    from sk_logloss._engine import lanes
+
+    monkeypatch.setattr(lanes, "LANE_WORK", 0)
+    monkeypatch.setattr(lanes, "usable_cores", lambda: 2)
+    return lambda: monkeypatch.setattr(lanes, "usable_cores", lambda: 1)
+
+
+@pytest.mark.parametrize("name", ["linear", "network"])
+def test_lanes_give_the_search_of_the_same_tasks_one_after_another(data, serial, lanes, name):
+    """A run's tasks on two threads, each with its own trainer, train to the bits they have
+    alone: 42 candidates were two tasks already, so the search is the serial one; a
+    12-candidate search, one task without lanes, is cut into two, as on one core."""
+    assert_bitwise_equal(search(*data, name), serial[name])
+    small = {"learning_rates": 2, "max_iter": 20, "random_state": 0}
+    on_lanes = LogLossClassifierCV(**small).fit(*data)
+    lanes()
+    assert_bitwise_equal(LogLossClassifierCV(**small).fit(*data), on_lanes)
+
+
+def test_lanes_report_every_task_epoch_on_the_callers_thread(data, lanes, monkeypatch):
+    """``on_epoch`` hears, on the fitting thread, the epochs of all tasks so far (the
+    serial count), and an error it raises stops the lanes and reaches the caller."""
+    import threading
+
+    from sk_logloss import _classifier_cv
+    from sk_logloss._engine import sweep_loop
+
+    heard, trained_on, training, train_group = [], set(), [0], sweep_loop._train_group
+
+    def spied(*args):
+        trained_on.add(threading.current_thread())
+        training[0] += 1
+        try:
+            return train_group(*args)
+        finally:
+            training[0] -= 1
+
+    monkeypatch.setattr(sweep_loop, "_train_group", spied)
+    monkeypatch.setattr(_classifier_cv, "_progress", lambda epochs, running: heard.append(
+        (epochs, running, threading.current_thread())))
+    params = {"learning_rates": 7, "max_iter": 300, "verbose": 1, "random_state": 0}
+    search_quiet(LogLossClassifierCV(**params), data)
+    assert {thread for *_, thread in heard} == {threading.current_thread()}
+    epochs = [e for e, *_ in heard]
+    assert epochs == sorted(epochs)
+    assert len(trained_on) == 2 and threading.current_thread() not in trained_on
+    record = _classifier_cv._progress
+
+    def refuse(epochs, running):
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(_classifier_cv, "_progress", refuse)
+    with pytest.raises(RuntimeError, match="stop here"):
+        search_quiet(LogLossClassifierCV(**params), data)
+    assert training == [0]  # both lanes stopped before the error left fit
+    monkeypatch.setattr(_classifier_cv, "_progress", record)
+    lanes()  # the same tasks one after another: the same count
+    heard.clear()
+    search_quiet(LogLossClassifierCV(**params), data)
+    assert [e for e, *_ in heard][-1] == epochs[-1]
+
+
+def search_quiet(model, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(*data)

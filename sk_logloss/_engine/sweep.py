@@ -392,10 +392,11 @@ _TRAINERS = {}
 _LOCK = threading.Lock()
 
 
-def get_trainer(spec, folds, grid):
-    """The process-wide :class:`SweepTrainer` of ``spec`` and axis sizes, built on first use."""
+def get_trainer(spec, folds, grid, lane=0):
+    """The process-wide :class:`SweepTrainer` of ``spec`` and axis sizes on ``lane`` (tasks
+    that train at once each take their own lane's variables), built on first use."""
     with _LOCK:
-        key = (spec, folds, grid)
+        key = (spec, folds, grid, lane)
         if key not in _TRAINERS:
             _TRAINERS[key] = SweepTrainer(spec, folds, grid)
         return _TRAINERS[key]

@@ -1,4 +1,4 @@
-"""The sweep's host side: folds grouped into runs, runs cut into tasks (serial or joblib's), each task's calls, and the merged result."""
+"""The sweep's host side: folds grouped into runs, runs cut into tasks (one after another, two at a time on threads, or on joblib's workers), each task's calls, and the merged result."""
 
 from typing import NamedTuple
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from .._backend import trace
 from .._network import objective as numpy_objective
+from . import lanes
 from .early_stopping import moving_average
 from .host import as_tensor, epoch_orders
 from .model import tf
@@ -65,16 +66,16 @@ def train_sweep(config, n_jobs=None):
     ``n_jobs``, so neither does any bit of the result.
     """
     parts, done = {}, 0
-    for pad, tasks in plan(config):
-        run, epochs = _train_run(config, tasks, pad, done, n_jobs)
+    for pad, tasks, at_once in plan(config):
+        run, epochs = _train_run(config, tasks, pad, at_once, done, n_jobs)
         parts.update(run)
         done += epochs
     return _merged(config, parts)
 
 
 def plan(config):
-    """``[(Padding, tasks)]``: the sweep's runs (folds with equal steps per epoch), each
-    with the shapes its tasks pad to and its :func:`split_tasks`."""
+    """``[(Padding, tasks, lanes)]``: the sweep's runs (folds with equal steps per epoch),
+    each with the shapes its tasks pad to, its :func:`split_tasks` and its :func:`.lanes.needed`."""
     folds = config.folds
     batches = [batch_rows(config.batch_size, len(f.train)) for f in folds]
     runs = {}
@@ -82,13 +83,14 @@ def plan(config):
         runs.setdefault(steps_per_epoch(config.batch_size, len(f.train)), []).append(i)
     out = []
     for members in runs.values():
-        tasks = split_tasks(members, len(config.alphas))
+        at_once = lanes.needed(config, members)
+        tasks = split_tasks(members, len(config.alphas), at_once)
         out.append((Padding(max(len(folds[i].train) for i in members),
                             max(len(folds[i].val) for i in members) if config.early_stopping
                             else 0,
                             max(batches[i] for i in members),
                             max(len(f) for f, _ in tasks), max(len(c) for _, c in tasks)),
-                    tasks))
+                    tasks, at_once))
     return out
 
 
@@ -104,16 +106,19 @@ def epoch_budget(config, n_jobs=None):
     run (in parallel, each run of several tasks is reported once it ends)."""
     units = plan(config)
     if serial(n_jobs):
-        units = [task for _, tasks in units for task in tasks]
+        units = [task for _, tasks, _ in units for task in tasks]
     return len(units) * np.asarray(config.rates).shape[1]
 
 
-def _train_run(config, tasks, pad, before, n_jobs):
+def _train_run(config, tasks, pad, at_once, before, n_jobs):
     """One run's parts keyed by task ``(folds, grid points)``, and the epochs reported.
 
-    Serially (and for a run of one task, which no worker would speed up), each
-    call is reported to ``on_epoch`` (the epochs of the tasks trained so far). In parallel only arrays travel (no hooks), and ``on_epoch``
-    hears of the run once it ends, as long as its longest task.
+    With ``n_jobs`` None or 1 (and for a run of one task, which no worker would speed
+    up), the tasks train here, ``at_once`` at a time on threads (:func:`.lanes.train`; at
+    most one per core this process may use) or one after another, and each call is
+    reported to ``on_epoch`` (the epochs of the tasks trained so far). In parallel only
+    arrays travel (no hooks), and ``on_epoch`` hears of the run once it ends, as long as
+    its longest task.
     """
     from dataclasses import replace
 
@@ -124,6 +129,14 @@ def _train_run(config, tasks, pad, before, n_jobs):
                        rates=np.asarray(config.rates)[list(cands)],
                        alphas=np.asarray(config.alphas)[list(cands)])
                for folds, cands in shaped]
+    threads = min(at_once, len(tasks), lanes.usable_cores())
+    if here and threads > 1:
+        def train(i, lane, report):
+            sub = replace(configs[i], on_epoch=report)
+            return _cut(_train_group(sub, pad, 0, lane), tasks[i])
+
+        parts = lanes.train(train, len(tasks), config.on_epoch, before, threads)
+        return dict(zip(tasks, parts, strict=True)), sum(p["losses"].shape[0] for p in parts)
     if here:
         parts, done = {}, 0
         for task, sub in zip(tasks, configs, strict=True):
@@ -155,9 +168,10 @@ def _cut(part, task):
             for key, value in part.items()}
 
 
-def split_tasks(folds, n_candidates):
+def split_tasks(folds, n_candidates, at_least=1):
     """``[(fold indices, grid indices)]``: one run's folds x grid points as
-    ``ceil(F C / TASK_CANDIDATES)`` tasks of near-equal size.
+    ``ceil(F C / TASK_CANDIDATES)`` tasks of near-equal size, and ``at_least`` tasks
+    (:func:`.lanes.needed`) where there are as many candidates.
 
     The split depends on the sweep alone, never on ``n_jobs`` or the backend: a
     candidate trains in a task of the same shape (:func:`padded`), so with the
@@ -169,7 +183,8 @@ def split_tasks(folds, n_candidates):
     tasks than grid points are the folds cut too.
     """
     folds = [int(f) for f in folds]
-    n_tasks = max(1, -(-len(folds) * n_candidates // TASK_CANDIDATES))
+    n_tasks = max(1, -(-len(folds) * n_candidates // TASK_CANDIDATES),
+                  min(at_least, len(folds) * n_candidates))
     if n_tasks <= n_candidates:
         return [(tuple(folds), tuple(int(c) for c in chunk))
                 for chunk in np.array_split(np.arange(n_candidates), n_tasks)]
@@ -316,10 +331,10 @@ def _prefetched(make, starts):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _train_group(config, pad, before):
+def _train_group(config, pad, before, lane=0):
     """Train every fold (equal steps per epoch) and grid point of ``config`` in one
-    batched run padded to ``pad``, after ``before`` epochs of the sweep's earlier runs
-    (for ``on_epoch``'s count)."""
+    batched run padded to ``pad`` on ``lane``'s trainer, after ``before`` epochs of the
+    sweep's earlier runs (for ``on_epoch``'s count)."""
     F, C = len(config.folds), len(config.alphas)
     dtype = np.dtype(config.spec.dtype)
     batches = [batch_rows(config.batch_size, len(f.train)) for f in config.folds]
@@ -330,7 +345,7 @@ def _train_group(config, pad, before):
                     adaptive=config.adaptive is not None, shuffle=bool(config.shuffle),
                     averaging=bool(config.early_stopping and config.average_weights),
                     unit_weights=all(np.all(f.w_train == 1) for f in config.folds))
-    trainer = get_trainer(config.spec, F, C)
+    trainer = get_trainer(config.spec, F, C, lane)
     rules, state = _rules(config, dtype), _first_state(F, C, dtype)
     rates_all = np.asarray(config.rates, np.float32)  # [C, max_iter]
     max_iter = rates_all.shape[1]

@@ -1,0 +1,89 @@
+"""Lanes: the tasks of one sweep run trained at once on threads of this process, each on its own trainer."""
+
+import itertools
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+# Tasks of one run that train at once: a TensorFlow call releases the interpreter, and a
+# sweep's step runs on about one core (its kernels are too small to split)
+LANES = 2
+# Multiply-adds of a run's products (candidates x max_iter x training rows x weights a row
+# meets) from which its tasks take LANES lanes: a lane's trainer costs a process's first
+# sweep one trace and one XLA compilation more (2-core AMD EPYC, 2026-12-06: breast
+# cancer's sweep, 7e8, first 3.9 -> 4.8 s, warm 0.44 -> 0.37 s; digits', 4e10, first
+# 16.7 -> 14.9 s, warm 12.3 -> 8.8 s)
+LANE_WORK = 1e10
+
+
+def needed(config, members):
+    """How many tasks of the run of folds ``members`` of a sweep ``config`` train at once:
+    LANES where its products make it long enough to pay for another lane's trainer, else
+    1. It sets how the run is cut (never less than that many tasks), so it depends on
+    the sweep alone, never on the machine."""
+    C, epochs = np.asarray(config.rates).shape
+    rows = sum(len(config.folds[i].train) for i in members)
+    sizes = config.spec.layer_sizes
+    per_row = sum(a * b for a, b in itertools.pairwise(sizes))
+    return LANES if C * epochs * rows * per_row >= LANE_WORK else 1
+
+
+def usable_cores():
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+class Cancelled(Exception):
+    """A lane's task stops: the caller's ``on_epoch`` raised."""
+
+
+def train(task, n_tasks, on_epoch, before, threads):
+    """``[task(i, lane, report) for i in range(n_tasks)]``, ``threads`` at a time.
+
+    ``task`` trains task ``i`` on ``lane``'s trainer (its own variables; the same
+    program), so no bit depends on the lane or on the task beside it, and calls
+    ``report(epochs, running)`` after each of its calls. ``on_epoch`` hears those on
+    this thread, as the epochs of every task so far after ``before`` (the serial
+    count); if it raises, each lane stops at its next call and the error reaches the
+    caller once both have.
+    """
+    lanes, events, cancel = queue.Queue(), queue.Queue(), threading.Event()
+    for lane in range(threads):
+        lanes.put(lane)
+
+    def work(i):
+        def report(epochs, running):
+            if cancel.is_set():
+                raise Cancelled
+            events.put((i, epochs, running))
+
+        if cancel.is_set():
+            raise Cancelled
+        lane = lanes.get()
+        try:
+            return task(i, lane, report)
+        finally:
+            lanes.put(lane)
+            events.put((i, None, 0))
+
+    done, running, left = [0] * n_tasks, [0] * n_tasks, n_tasks
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(work, i) for i in range(n_tasks)]
+        try:
+            while left:
+                i, epochs, running[i] = events.get()
+                if epochs is None:
+                    left -= 1
+                    continue
+                done[i] = epochs
+                if on_epoch is not None:
+                    on_epoch(before + sum(done), sum(running))
+        except BaseException:
+            cancel.set()
+            for future in futures:
+                future.cancel()
+            raise
+        return [future.result() for future in futures]
