@@ -44,7 +44,9 @@ def train(task, n_tasks, on_epoch, before, threads):
     """``[task(i, lane, report) for i in range(n_tasks)]``, ``threads`` at a time.
 
     ``task`` trains task ``i`` on ``lane``'s trainer (its own variables; the same
-    program), so no bit depends on the lane or on the task beside it, and calls
+    program; with no more tasks than threads, task ``i`` takes lane ``i``, so that a
+    task of its own shape finds its program compiled by an earlier fit), so no bit
+    depends on the lane or on the task beside it, and calls
     ``report(epochs, running)`` after each of its calls. ``on_epoch`` hears those on
     this thread, as the epochs of every task so far after ``before`` (the serial
     count); if it raises, each lane stops at its next call and the error reaches the
@@ -62,11 +64,12 @@ def train(task, n_tasks, on_epoch, before, threads):
 
         if cancel.is_set():
             raise Cancelled
-        lane = lanes.get()
+        lane = i if n_tasks <= threads else lanes.get()
         try:
             return task(i, lane, report)
         finally:
-            lanes.put(lane)
+            if n_tasks > threads:
+                lanes.put(lane)
             events.put((i, None, 0))
 
     done, running, left = [0] * n_tasks, [0] * n_tasks, n_tasks

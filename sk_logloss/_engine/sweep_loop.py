@@ -124,7 +124,8 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
 
     here = serial(n_jobs) or len(tasks) == 1  # one task: no worker would add anything
     bare = config if here else replace(config, on_epoch=None)
-    shaped = [(padded(folds, pad.folds), padded(cands, pad.grid)) for folds, cands in tasks]
+    shaped = tasks if own_shapes(tasks, at_once) else [
+        (padded(folds, pad.folds), padded(cands, pad.grid)) for folds, cands in tasks]
     configs = [replace(bare, folds=[config.folds[i] for i in folds],
                        rates=np.asarray(config.rates)[list(cands)],
                        alphas=np.asarray(config.alphas)[list(cands)])
@@ -157,6 +158,12 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
     return dict(zip(tasks, parts, strict=True)), epochs
 
 
+def own_shapes(tasks, at_once):
+    """Whether each task of a run trains in its own shape, unpadded: where each has a lane
+    (and so its own trainer and program whatever its shape)."""
+    return at_once > 1 and len(tasks) <= at_once
+
+
 CURVES = ("losses", "scores", "rates")  # a part's [epochs, F, C] arrays; the rest are [F, C, ...]
 
 
@@ -174,20 +181,29 @@ def split_tasks(folds, n_candidates, at_least=1):
     (:func:`.lanes.needed`) where there are as many candidates.
 
     The split depends on the sweep alone, never on ``n_jobs`` or the backend: a
-    candidate trains in a task of the same shape (:func:`padded`), so with the
-    same arithmetic, however the tasks are run. The grid is split first, into
+    candidate trains in a task of the same shape (:func:`padded`, or its own where
+    each task has a lane: :func:`own_shapes`), so with the same arithmetic, however
+    the tasks are run. The grid is split first, into
     contiguous chunks with every fold: neighbouring grid points (learning rates
     in order) stop at about the same epoch, and a task runs as long as its
     slowest candidate (breast cancer, 9 rates x 6 folds: the tasks of the fast
     rates end after about 400 of the slow ones' 1000 epochs). Only with more
-    tasks than grid points are the folds cut too.
+    tasks than grid points are the folds cut too. A task per lane puts the smaller
+    chunks first: the first grid points (the lowest rates by default) run longest,
+    and a lane's task of its own shape costs by its candidates (digits' warm sweep
+    on 5 + 4 rates against 4 + 5, padded to 5 + 5: 8.8 -> 8.0 s; 20,000 x 100's 4.0
+    -> 3.6 s).
     """
     folds = [int(f) for f in folds]
     n_tasks = max(1, -(-len(folds) * n_candidates // TASK_CANDIDATES),
                   min(at_least, len(folds) * n_candidates))
     if n_tasks <= n_candidates:
-        return [(tuple(folds), tuple(int(c) for c in chunk))
-                for chunk in np.array_split(np.arange(n_candidates), n_tasks)]
+        sizes = [len(c) for c in np.array_split(np.arange(n_candidates), n_tasks)]
+        if n_tasks <= at_least:  # a task per lane, each of its own shape: the smaller first
+            sizes.sort()
+        ends = np.cumsum(sizes)
+        return [(tuple(folds), tuple(range(end - size, end)))
+                for size, end in zip(sizes, (int(e) for e in ends), strict=True)]
     groups = np.array_split(np.asarray(folds), min(len(folds), -(-n_tasks // n_candidates)))
     return [(tuple(int(f) for f in group), (c,)) for c in range(n_candidates) for group in groups]
 
