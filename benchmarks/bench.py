@@ -661,10 +661,14 @@ def scenario_m(args):
 
 
 def child_sweep_memory(which):
-    """Peak memory of one LogLossClassifierCV fit of ``which`` grid points x 3 folds."""
+    """Peak memory of one LogLossClassifierCV fit of ``which`` grid points x 3 folds
+    ("900" or "900,lanes": its tasks on one thread, or two at a time on lanes)."""
     from sk_logloss import LogLossClassifierCV
     from sk_logloss._backend import tensorflow
+    from sk_logloss._engine import lanes
 
+    which, _, on = which.partition(",")
+    lanes.LANE_WORK = 0 if on else float("inf")  # whatever the run's length
     tensorflow()
     X, y = make_data(20_000, 100, 2)
     base = rss_mb()
@@ -675,19 +679,22 @@ def child_sweep_memory(which):
                         random_state=0).fit(X, y)
     with open("/proc/self/status") as f:
         hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    return {"grid": int(which), "peak_above_base_mb": hwm - base, "x_mb": X.nbytes / 2**20}
+    return {"grid": int(which), "lanes": bool(on), "peak_above_base_mb": hwm - base,
+            "x_mb": X.nbytes / 2**20}
 
 
 def sweep_memory():
     """The candidate axis' memory on 20,000 x 100 (issue 15): peaks at growing grids."""
-    runs = [run_child("sweepmem", str(c)) for c in (9, 90, 900)]
+    runs = [run_child("sweepmem", str(c)) for c in (9, 90, 900)]  # one task at a time
+    on_lanes = run_child("sweepmem", "90,lanes")
     per = (runs[-1]["peak_above_base_mb"] - runs[0]["peak_above_base_mb"]) / (
         3 * (runs[-1]["grid"] - runs[0]["grid"]))
     fixed = runs[0]["peak_above_base_mb"] - 3 * runs[0]["grid"] * per
     fits = int((1024 - fixed) / per) if per > 0 else None
     print("  memory, 20,000 x 100 float64 (X is "
           f"{runs[0]['x_mb']:.0f} MB), 3 folds, peak above the process before the fit: "
-          + ", ".join(f"{r['grid']} rates {r['peak_above_base_mb']:.0f} MB" for r in runs))
+          + ", ".join(f"{r['grid']} rates {r['peak_above_base_mb']:.0f} MB" for r in runs)
+          + f"; 90 rates on two lanes {on_lanes['peak_above_base_mb']:.0f} MB")
     if fits is None:  # the peaks did not grow with the grid: below peak RSS's noise
         print(f"  -> no growth per candidate above the noise ({per * 1024:.1f} KB); "
               f"{runs[0]['peak_above_base_mb']:.0f} MB whatever the grid")
@@ -695,7 +702,7 @@ def sweep_memory():
         print(f"  -> {per * 1024:.1f} KB per candidate beyond a fixed {fixed:.0f} MB: "
               f"about {fits} candidates (grid points x folds) fit in 1 GB")
     return {"runs": runs, "kb_per_candidate": per * 1024, "fixed_mb": fixed,
-            "candidates_in_1gb": fits}
+            "candidates_in_1gb": fits, "lanes_90_mb": on_lanes["peak_above_base_mb"]}
 
 
 def scenario_n(args):
