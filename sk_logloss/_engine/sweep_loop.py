@@ -325,8 +325,11 @@ def _orders(config, n, done, max_iter, width):
     # then has the shape of the others, and is neither traced nor compiled again
     E = min(SWEEP_EPOCHS_PER_CALL, max_iter - done)
     orders = np.zeros((SWEEP_EPOCHS_PER_CALL, len(n), width), np.int32)
+    drawn = {}  # folds of as many rows draw the same permutations: once
     for f, k in enumerate(n):
-        orders[:E, f, :k] = epoch_orders(config.seed, done, E, int(k))
+        if k not in drawn:
+            drawn[k] = epoch_orders(config.seed, done, E, int(k))
+        orders[:E, f, :k] = drawn[k]
     return orders
 
 
