@@ -131,8 +131,9 @@ class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``n_jobs`` and backend. With None or 1, a long sweep (about 1e10
         multiply-adds by ``max_iter``: digits' 45 candidates, not breast
         cancer's) is cut into at least two tasks, trained two at a time on
-        threads of this process where it may use two cores, each as it trains
-        alone. Fits one by one (L-BFGS, large sparse X) are
+        threads of this process where it may use two (scikit-learn's count:
+        its CPUs and ``OMP_NUM_THREADS``, which joblib's workers set to their
+        share), each as it trains alone. Fits one by one (L-BFGS, large sparse X) are
         joblib tasks too. With ``n_jobs`` other than 1, callbacks hear of each
         run of the sweep once it ends, and fits one by one run serially when
         callbacks are set.

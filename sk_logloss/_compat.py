@@ -9,6 +9,7 @@ import numpy as np
 # scikit-learn >= 1.6 (the floor in pyproject.toml, tested in CI) has each of
 # these; a version that moves or changes one is handled here and nowhere else.
 from sklearn.base import _fit_context
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -24,6 +25,7 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "check_sample_weight",
+    "cpu_threads",
     "log_loss_log",
     "scorer_accepts",
     "scorer_with_labels",
@@ -90,3 +92,10 @@ def scorer_with_labels(scorer, labels):
     told = copy.copy(scorer)
     told._kwargs = {**kwargs, "labels": labels}
     return told
+
+
+def cpu_threads():
+    """The threads this process should run at once: scikit-learn's own count (the CPUs it
+    may use, and no more than ``OMP_NUM_THREADS``, which joblib's loky workers set to
+    their share of the machine)."""
+    return _openmp_effective_n_threads()

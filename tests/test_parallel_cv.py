@@ -161,8 +161,8 @@ def lanes(monkeypatch):
     from sk_logloss._engine import lanes
 
     monkeypatch.setattr(lanes, "LANE_WORK", 0)
-    monkeypatch.setattr(lanes, "usable_cores", lambda: 2)
-    return lambda: monkeypatch.setattr(lanes, "usable_cores", lambda: 1)
+    monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
+    return lambda: monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
 
 
 @pytest.mark.parametrize("name", ["linear", "network"])

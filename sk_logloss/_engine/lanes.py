@@ -1,7 +1,6 @@
 """Lanes: the tasks of one sweep run trained at once on threads of this process, each on its own trainer."""
 
 import itertools
-import os
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -31,9 +30,12 @@ def needed(config, members):
     return LANES if C * epochs * rows * per_row >= LANE_WORK else 1
 
 
-def usable_cores():
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+def usable_threads():
+    """The threads this process should run at once (scikit-learn's count: its CPUs, capped
+    by ``OMP_NUM_THREADS``, as in a joblib worker, which gets its share of the machine)."""
+    from .._compat import cpu_threads
+
+    return cpu_threads()
 
 
 class Cancelled(Exception):

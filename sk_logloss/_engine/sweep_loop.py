@@ -114,8 +114,8 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
     """One run's parts keyed by task ``(folds, grid points)``, and the epochs reported.
 
     With ``n_jobs`` None or 1 (and for a run of one task, which no worker would speed
-    up), the tasks train here, ``at_once`` at a time on threads (:func:`.lanes.train`; at
-    most one per core this process may use) or one after another, and each call is
+    up), the tasks train here, ``at_once`` at a time on threads (:func:`.lanes.train`; no
+    more than :func:`.lanes.usable_threads`) or one after another, and each call is
     reported to ``on_epoch`` (the epochs of the tasks trained so far). In parallel only
     arrays travel (no hooks), and ``on_epoch`` hears of the run once it ends, as long as
     its longest task.
@@ -130,7 +130,7 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
                        rates=np.asarray(config.rates)[list(cands)],
                        alphas=np.asarray(config.alphas)[list(cands)])
                for folds, cands in shaped]
-    threads = min(at_once, len(tasks), lanes.usable_cores())
+    threads = min(at_once, len(tasks), lanes.usable_threads())
     if here and threads > 1:
         def train(i, lane, report):
             sub = replace(configs[i], on_epoch=report)
