@@ -166,15 +166,15 @@ def lanes(monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["linear", "network"])
-def test_lanes_give_the_search_of_the_same_tasks_one_after_another(data, serial, lanes, name):
+def test_lanes_give_the_search_of_the_same_tasks_one_after_another(data, lanes, name):
     """A run's tasks on two threads, each with its own trainer, train to the bits they have
-    alone: 42 candidates were two tasks already, so the search is the serial one; a
-    12-candidate search, one task without lanes, is cut into two, as on one core."""
-    assert_bitwise_equal(search(*data, name), serial[name])
+    one after another on one core: the 42-candidate searches (two tasks, each in its own
+    shape) and a 12-candidate one (one task without lanes, cut in two with them)."""
     small = {"learning_rates": 2, "max_iter": 20, "random_state": 0}
-    on_lanes = LogLossClassifierCV(**small).fit(*data)
+    on_lanes = search(*data, name), LogLossClassifierCV(**small).fit(*data)
     lanes()
-    assert_bitwise_equal(LogLossClassifierCV(**small).fit(*data), on_lanes)
+    assert_bitwise_equal(search(*data, name), on_lanes[0])
+    assert_bitwise_equal(LogLossClassifierCV(**small).fit(*data), on_lanes[1])
 
 
 def test_lanes_report_every_task_epoch_on_the_callers_thread(data, lanes, monkeypatch):
