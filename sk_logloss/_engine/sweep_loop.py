@@ -124,7 +124,7 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
 
     here = serial(n_jobs) or len(tasks) == 1  # one task: no worker would add anything
     bare = config if here else replace(config, on_epoch=None)
-    shaped = tasks if own_shapes(tasks, at_once) else [
+    shaped = tasks if own_shapes(len(tasks), at_once) else [
         (padded(folds, pad.folds), padded(cands, pad.grid)) for folds, cands in tasks]
     configs = [replace(bare, folds=[config.folds[i] for i in folds],
                        rates=np.asarray(config.rates)[list(cands)],
@@ -158,10 +158,10 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
     return dict(zip(tasks, parts, strict=True)), epochs
 
 
-def own_shapes(tasks, at_once):
-    """Whether each task of a run trains in its own shape, unpadded: where each has a lane
-    (and so its own trainer and program whatever its shape)."""
-    return at_once > 1 and len(tasks) <= at_once
+def own_shapes(n_tasks, at_once):
+    """Whether each of a run's ``n_tasks`` tasks trains in its own shape, unpadded: where
+    each has a lane (and so its own trainer and program whatever its shape)."""
+    return at_once > 1 and n_tasks <= at_once
 
 
 CURVES = ("losses", "scores", "rates")  # a part's [epochs, F, C] arrays; the rest are [F, C, ...]
@@ -199,7 +199,7 @@ def split_tasks(folds, n_candidates, at_least=1):
                   min(at_least, len(folds) * n_candidates))
     if n_tasks <= n_candidates:
         sizes = [len(c) for c in np.array_split(np.arange(n_candidates), n_tasks)]
-        if n_tasks <= at_least:  # a task per lane, each of its own shape: the smaller first
+        if own_shapes(n_tasks, at_least):  # the smaller first
             sizes.sort()
         ends = np.cumsum(sizes)
         return [(tuple(folds), tuple(range(end - size, end)))
