@@ -173,6 +173,16 @@ def trace(function, *args):
         return function.get_concrete_function(*args)
 
 
+def run_with_captures(concrete, args, captures):
+    """Run the traced ``concrete`` function on ``args`` with ``captures`` in place of what
+    it captured (the same tensors and variable handles, in its order): one trace, and
+    one XLA compilation, then serve variables of another owner alike."""
+    from tensorflow import nest
+
+    flat = nest.flatten(args, expand_composites=True)
+    return concrete._call_flat(flat, captures)  # private; the same from TensorFlow 2.16 to 2.21
+
+
 _XLA_STARTED = []
 
 

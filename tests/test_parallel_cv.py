@@ -224,3 +224,31 @@ def search_quiet(model, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(*data)
+
+
+def test_lanes_of_one_shape_share_lane_0s_program(data, monkeypatch):
+    """A short run's tasks, padded to one shape (no lanes needed for its cut), still train
+    two at a time: the second lane's trainer runs the program traced on lane 0's, with its
+    own variables in place of those it captured, so it never traces (nor compiles) one of
+    its own, and the search has the bits of one core."""
+    import threading
+
+    from sk_logloss._engine import lanes, sweep, sweep_loop
+
+    seen, train_group = set(), sweep_loop._train_group
+
+    def spied(config, pad, before, lane=0):
+        seen.add((threading.current_thread(), lane))
+        return train_group(config, pad, before, lane)
+
+    monkeypatch.setattr(sweep_loop, "_train_group", spied)
+    monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
+    on_two = search(*data, "linear")
+    assert {lane for _, lane in seen} == {0, 1}
+    assert threading.current_thread() not in {thread for thread, _ in seen}
+    borrowing = [t for (*_, lane), t in sweep._TRAINERS.items() if lane]
+    assert borrowing and all(t.source is not None and t.trace_count == 0 for t in borrowing)
+    monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
+    seen.clear()
+    assert_bitwise_equal(search(*data, "linear"), on_two)
+    assert seen == {(threading.current_thread(), 0)}

@@ -1,4 +1,4 @@
-"""Lanes: the tasks of one sweep run trained at once on threads of this process, each on its own trainer."""
+"""Lanes: the tasks of one sweep run trained at once on threads of this process, each on its own variables."""
 
 import itertools
 import queue
@@ -11,18 +11,19 @@ import numpy as np
 # sweep's step runs on about one core (its kernels are too small to split)
 LANES = 2
 # Multiply-adds of a run's products (candidates x max_iter x training rows x weights a row
-# meets) from which its tasks take LANES lanes: a lane's trainer costs a process's first
-# sweep one trace and one XLA compilation more (2-core AMD EPYC, 2026-12-06: breast
-# cancer's sweep, 7e8, first 3.9 -> 4.8 s, warm 0.44 -> 0.37 s; digits', 4e10, first
-# 16.7 -> 14.9 s, warm 12.3 -> 8.8 s)
+# meets) from which it is cut into at least LANES tasks, each in its own shape: each shape
+# costs a process's first sweep one trace and one XLA compilation more (2-core AMD EPYC,
+# 2026-12-06: breast cancer's sweep, 7e8, first 1.6 -> 2.8 s, warm 0.45 -> 0.37 s;
+# digits', 4e10, first 16.7 -> 14.9 s, warm 12.3 -> 8.8 s). A shorter run keeps its cut,
+# tasks padded to one shape, and its tasks still take the lanes, on one program.
 LANE_WORK = 1e10
 
 
 def needed(config, members):
-    """How many tasks of the run of folds ``members`` of a sweep ``config`` train at once:
-    LANES where its products make it long enough to pay for another lane's trainer, else
-    1. It sets how the run is cut (never less than that many tasks), so it depends on
-    the sweep alone, never on the machine."""
+    """How many tasks the run of folds ``members`` of a sweep ``config`` is cut into at
+    least, each in its own shape: LANES where its products make it long enough to pay
+    for a compilation per task, else 1 (tasks padded to one shape). It sets the cut, so
+    it depends on the sweep alone, never on the machine."""
     C, epochs = np.asarray(config.rates).shape
     rows = sum(len(config.folds[i].train) for i in members)
     sizes = config.spec.layer_sizes
@@ -45,10 +46,10 @@ class Cancelled(Exception):
 def train(task, n_tasks, on_epoch, before, threads):
     """``[task(i, lane, report) for i in range(n_tasks)]``, ``threads`` at a time.
 
-    ``task`` trains task ``i`` on ``lane``'s trainer (its own variables; the same
-    program; with no more tasks than threads, task ``i`` takes lane ``i``, so that a
-    task of its own shape finds its program compiled by an earlier fit), so no bit
-    depends on the lane or on the task beside it, and calls
+    ``task`` trains task ``i`` on ``lane``'s trainer (its own variables; the program
+    traced on lane 0's trainer of its shape: :func:`.sweep.call`; with no more tasks
+    than threads, task ``i`` takes lane ``i``), so no bit depends on the lane or on
+    the task beside it, and calls
     ``report(epochs, running)`` after each of its calls. ``on_epoch`` hears those on
     this thread, as the epochs of every task so far after ``before`` (the serial
     count); if it raises, each lane stops at its next call and the error reaches the

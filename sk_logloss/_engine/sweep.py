@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._backend import run_with_captures, trace
 from .._optimizers import build_optimizer
 from . import update
 from .early_stopping import moving_average
@@ -194,8 +195,9 @@ def squared_norms(coefs):
 class SweepTrainer:
     """Variables ``[F, C, ...]``, Keras optimizer and traced loop for one spec and axis size."""
 
-    def __init__(self, spec, folds, grid):
+    def __init__(self, spec, folds, grid, source=None):
         self.spec, self.F, self.C = spec, folds, grid
+        self.source = source  # lane 0's trainer of this shape, whose traced program this one runs
         self.dtype = tf.as_dtype(spec.dtype)
         self.lock = threading.Lock()
         self.trace_count = 0
@@ -218,7 +220,7 @@ class SweepTrainer:
         self.saved = [tf.Variable(v, trainable=False) for v in self.state]
         self.best = [tf.Variable(v, trainable=False) for v in self.variables]
         self.average = None  # early_stopping.moving_average builds it on first use
-        self._traced = {}
+        self._traced, self._captures = {}, {}
 
     def reset(self, coefs, intercepts):
         for var, value in zip(self.variables, list(coefs) + list(intercepts)):
@@ -236,6 +238,24 @@ class SweepTrainer:
                 reduce_retracing=True,
             )
         return self._traced[key]
+
+    def owned(self):
+        """Every variable the traced loop reads or writes, in the order they were built."""
+        average = [] if self.average is None else [*self.average.values, self.average.steps]
+        return [*self.variables, self.rate, *self.optimizer.variables, *self.saved, *self.best,
+                *average]
+
+    def captures(self, concrete):
+        """What ``concrete`` (traced on :attr:`source`) captured, with this trainer's
+        variables in place of the source's."""
+        if concrete not in self._captures:
+            mine = {id(a.handle): b.handle
+                    for a, b in zip(self.source.owned(), self.owned(), strict=True)}
+            captured = concrete.captured_inputs
+            if any(c.dtype == tf.resource and id(c) not in mine for c in captured):
+                raise RuntimeError("a lane's program captured a variable its trainer lacks")
+            self._captures[concrete] = [mine.get(id(c), c) for c in captured]
+        return self._captures[concrete]
 
     # -- traced code ----------------------------------------------------------
     def objective(self, x, Y, bw, count, n, total_w, alpha, weights=None, unit=False):
@@ -394,9 +414,29 @@ _LOCK = threading.Lock()
 
 def get_trainer(spec, folds, grid, lane=0):
     """The process-wide :class:`SweepTrainer` of ``spec`` and axis sizes on ``lane`` (tasks
-    that train at once each take their own lane's variables), built on first use."""
+    that train at once each take their own lane's variables, and run lane 0's program:
+    :func:`call`), built on first use."""
     with _LOCK:
-        key = (spec, folds, grid, lane)
-        if key not in _TRAINERS:
-            _TRAINERS[key] = SweepTrainer(spec, folds, grid)
-        return _TRAINERS[key]
+        return _trainer(spec, folds, grid, lane)
+
+
+def _trainer(spec, folds, grid, lane):
+    key = (spec, folds, grid, lane)
+    if key not in _TRAINERS:
+        source = _trainer(spec, folds, grid, 0) if lane else None
+        _TRAINERS[key] = SweepTrainer(spec, folds, grid, source)
+    return _TRAINERS[key]
+
+
+def call(trainer, static, xla, args):
+    """``run(trainer, static, *args)``: traced (the collector paused) on lane 0's trainer
+    of its shape, whose program another lane's trainer runs on its own variables, so
+    that lanes share one trace and one XLA compilation per shape."""
+    owner = trainer.source or trainer
+    fn = owner.function(static, xla)
+    if fn.experimental_get_tracing_count() == 0:
+        trace(fn, *args)
+    if owner is trainer:
+        return fn(*args)
+    concrete = fn.get_concrete_function(*args)
+    return run_with_captures(concrete, args, trainer.captures(concrete))

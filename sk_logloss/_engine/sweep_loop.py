@@ -4,13 +4,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._backend import trace
 from .._network import objective as numpy_objective
 from . import lanes
 from .early_stopping import moving_average
 from .host import as_tensor, epoch_orders
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
+from .sweep import call as sweep_call
 from .trainer import get_trainer as get_plain_trainer
 from .types import SWEEP_EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
 
@@ -114,11 +114,12 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
     """One run's parts keyed by task ``(folds, grid points)``, and the epochs reported.
 
     With ``n_jobs`` None or 1 (and for a run of one task, which no worker would speed
-    up), the tasks train here, ``at_once`` at a time on threads (:func:`.lanes.train`; no
-    more than :func:`.lanes.usable_threads`) or one after another, and each call is
-    reported to ``on_epoch`` (the epochs of the tasks trained so far). In parallel only
-    arrays travel (no hooks), and ``on_epoch`` hears of the run once it ends, as long as
-    its longest task.
+    up), the tasks train here, two at a time on threads (:func:`.lanes.train`; no more
+    than :func:`.lanes.usable_threads`; lanes of one shape run one program) or one after
+    another, and each call is reported to ``on_epoch`` (the epochs of the tasks trained
+    so far). ``at_once`` (:func:`.lanes.needed`) only says whether each task keeps its
+    own shape (:func:`own_shapes`). In parallel only arrays travel (no hooks), and
+    ``on_epoch`` hears of the run once it ends, as long as its longest task.
     """
     from dataclasses import replace
 
@@ -130,7 +131,8 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
                        rates=np.asarray(config.rates)[list(cands)],
                        alphas=np.asarray(config.alphas)[list(cands)])
                for folds, cands in shaped]
-    threads = min(at_once, len(tasks), lanes.usable_threads())
+    # lanes share a program per shape (sweep.call), so any run of several tasks takes them
+    threads = min(lanes.LANES, len(tasks), lanes.usable_threads())
     if here and threads > 1:
         def train(i, lane, report):
             sub = replace(configs[i], on_epoch=report)
@@ -368,7 +370,6 @@ def _train_group(config, pad, before, lane=0):
     rules, state = _rules(config, dtype), _first_state(F, C, dtype)
     rates_all = np.asarray(config.rates, np.float32)  # [C, max_iter]
     max_iter = rates_all.shape[1]
-    run_fn = trainer.function(static, xla=config.xla)
     logs = {"losses": [], "scores": [], "rates": []}
     with trainer.lock:
         trainer.reset(config.coefs, [b[None, :] for b in config.intercepts])
@@ -383,9 +384,7 @@ def _train_group(config, pad, before, lane=0):
             rates[:E] = rates_all[:, done:done + E].T
             call = SweepCall(tf.constant(next(orders)), tf.constant(E, tf.int32),
                              tf.constant(rates))
-            if run_fn.experimental_get_tracing_count() == 0:  # trace first, the collector paused
-                trace(run_fn, data, call, rules, state)
-            end = run_fn(data, call, rules, state)
+            end = sweep_call(trainer, static, config.xla, (data, call, rules, state))
             ran, state = int(end.epoch), end.state
             for key, log in logs.items():
                 log.append(getattr(end, key).numpy()[:ran])
