@@ -252,3 +252,18 @@ def test_lanes_of_one_shape_share_lane_0s_program(data, monkeypatch):
     seen.clear()
     assert_bitwise_equal(search(*data, "linear"), on_two)
     assert seen == {(threading.current_thread(), 0)}
+
+
+def test_a_lane_maps_the_moving_average_its_source_built_earlier(data, monkeypatch):
+    """Lane 0's trainer of a shape keeps the weights' moving average an earlier search
+    built (``average_weights``, on one thread); a later search of that shape without it,
+    on two lanes, still maps lane 1's variables onto the program's one for one."""
+    from sk_logloss._engine import lanes
+
+    params = {"learning_rates": 7, "max_iter": 20, "early_stopping": True,
+              "random_state": 0}
+    monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
+    search_quiet(LogLossClassifierCV(average_weights=True, **params), data)
+    one = search_quiet(LogLossClassifierCV(**params), data)
+    monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
+    assert_bitwise_equal(search_quiet(LogLossClassifierCV(**params), data), one)

@@ -249,6 +249,8 @@ class SweepTrainer:
         """What ``concrete`` (traced on :attr:`source`) captured, with this trainer's
         variables in place of the source's."""
         if concrete not in self._captures:
+            if self.source.average is not None:  # the source's variables list it: so must ours
+                moving_average(self)
             mine = {id(a.handle): b.handle
                     for a, b in zip(self.source.owned(), self.owned(), strict=True)}
             captured = concrete.captured_inputs
