@@ -173,6 +173,13 @@ def trace(function, *args):
         return function.get_concrete_function(*args)
 
 
+def runs_with_captures(concrete):
+    """Whether :func:`run_with_captures` can run ``concrete``: it calls TensorFlow's private
+    ``ConcreteFunction._call_flat`` (the same from 2.16 to 2.21); without it, callers
+    trace a function of their own."""
+    return callable(getattr(concrete, "_call_flat", None))
+
+
 def run_with_captures(concrete, args, captures):
     """Run the traced ``concrete`` function on ``args`` with ``captures`` in place of what
     it captured (the same tensors and variable handles, in its order): one trace, and
@@ -180,7 +187,7 @@ def run_with_captures(concrete, args, captures):
     from tensorflow import nest
 
     flat = nest.flatten(args, expand_composites=True)
-    return concrete._call_flat(flat, captures)  # private; the same from TensorFlow 2.16 to 2.21
+    return concrete._call_flat(flat, captures)
 
 
 _XLA_STARTED = []

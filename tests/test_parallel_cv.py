@@ -243,11 +243,13 @@ def test_lanes_of_one_shape_share_lane_0s_program(data, monkeypatch):
 
     monkeypatch.setattr(sweep_loop, "_train_group", spied)
     monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
+    traced = {key: t.trace_count for key, t in sweep._TRAINERS.items()}
     on_two = search(*data, "linear")
     assert {lane for _, lane in seen} == {0, 1}
     assert threading.current_thread() not in {thread for thread, _ in seen}
-    borrowing = [t for (*_, lane), t in sweep._TRAINERS.items() if lane]
-    assert borrowing and all(t.source is not None and t.trace_count == 0 for t in borrowing)
+    borrowing = {key: t for key, t in sweep._TRAINERS.items() if key[-1]}
+    assert borrowing and all(t.source is not None for t in borrowing.values())
+    assert all(t.trace_count == traced.get(key, 0) for key, t in borrowing.items())
     monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
     seen.clear()
     assert_bitwise_equal(search(*data, "linear"), on_two)
@@ -267,3 +269,34 @@ def test_a_lane_maps_the_moving_average_its_source_built_earlier(data, monkeypat
     one = search_quiet(LogLossClassifierCV(**params), data)
     monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
     assert_bitwise_equal(search_quiet(LogLossClassifierCV(**params), data), one)
+
+
+def test_lanes_trace_their_own_programs_where_tensorflow_cannot_share_one(data, monkeypatch):
+    """Where TensorFlow lacks the private call that runs a trace on other variables
+    (``_backend.runs_with_captures``), each lane traces its own program: the same bits."""
+    from sk_logloss._engine import lanes, sweep
+
+    monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
+    params = {"learning_rates": 7, "max_iter": 20, "random_state": 0, "batch_size": 64}
+    shared = search_quiet(LogLossClassifierCV(**params), data)
+    monkeypatch.setattr(sweep, "runs_with_captures", lambda concrete: False)
+    own = search_quiet(LogLossClassifierCV(**params), data)
+    assert_bitwise_equal(own, shared)
+    tracing = [t for (*_, lane), t in sweep._TRAINERS.items() if lane and t.trace_count]
+    assert tracing  # lane 1 traced a program of its own
+
+
+def test_a_lane_of_a_new_shape_averages_on_a_program_traced_on_an_idle_trainer(
+        data, lanes, monkeypatch):
+    """Lane 1's task of its own shape runs the program traced on lane 0's trainer of that
+    shape, which never trained: the weights' moving average that program reads is built
+    before the trace (TensorFlow cannot lift a variable made inside a loop), with the
+    bits of one core."""
+    from sk_logloss._engine import sweep
+
+    monkeypatch.setattr(sweep, "_TRAINERS", {})  # no trainer of these shapes yet
+    params = {"learning_rates": 7, "max_iter": 20, "early_stopping": True,
+              "average_weights": True, "random_state": 0}
+    on_lanes = search_quiet(LogLossClassifierCV(**params), data)
+    lanes()
+    assert_bitwise_equal(search_quiet(LogLossClassifierCV(**params), data), on_lanes)

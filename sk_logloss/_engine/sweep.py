@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._backend import run_with_captures, trace
+from .._backend import run_with_captures, runs_with_captures, trace
 from .._optimizers import build_optimizer
 from . import update
 from .early_stopping import moving_average
@@ -435,10 +435,14 @@ def call(trainer, static, xla, args):
     of its shape, whose program another lane's trainer runs on its own variables, so
     that lanes share one trace and one XLA compilation per shape."""
     owner = trainer.source or trainer
+    if static.averaging:  # the loop reads the average: built here, not inside the trace
+        moving_average(owner)
     fn = owner.function(static, xla)
     if fn.experimental_get_tracing_count() == 0:
         trace(fn, *args)
-    if owner is trainer:
-        return fn(*args)
-    concrete = fn.get_concrete_function(*args)
-    return run_with_captures(concrete, args, trainer.captures(concrete))
+    if owner is not trainer:
+        concrete = fn.get_concrete_function(*args)
+        if runs_with_captures(concrete):
+            return run_with_captures(concrete, args, trainer.captures(concrete))
+        fn = trainer.function(static, xla)  # a TensorFlow without it: a trace of its own
+    return fn(*args)
