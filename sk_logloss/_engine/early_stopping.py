@@ -1,5 +1,6 @@
 """Early stopping: the validation split, the validation score, the weights' moving average, and keeping the best weights."""
 
+import threading
 
 from .._validation import split_groups, validation_split
 from .model import objective, tf
@@ -88,10 +89,16 @@ class MovingAverage:
 
 def moving_average(trainer):
     """``trainer``'s :class:`MovingAverage` of its variables, built on first use and
-    kept on it (a linear sweep never pays for a copy of its ``[F, C, ...]`` weights)."""
+    kept on it (a linear sweep never pays for a copy of its ``[F, C, ...]`` weights);
+    once, even where two threads ask at once (a sweep's lanes share a trainer's trace)."""
     if trainer.average is None:
-        trainer.average = MovingAverage(trainer.variables)
+        with _AVERAGE_LOCK:
+            if trainer.average is None:
+                trainer.average = MovingAverage(trainer.variables)
     return trainer.average
+
+
+_AVERAGE_LOCK = threading.Lock()
 
 
 class BestWeights:

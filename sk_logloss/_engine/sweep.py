@@ -232,12 +232,13 @@ class SweepTrainer:
 
     def function(self, static, xla):
         key = (static, xla)
-        if key not in self._traced:
-            self._traced[key] = tf.function(
-                lambda *args: run(self, static, *args), jit_compile=xla, autograph=False,
-                reduce_retracing=True,
-            )
-        return self._traced[key]
+        with _LOCK:  # a lane may ask for its source's while the source's own lane does
+            if key not in self._traced:
+                self._traced[key] = tf.function(
+                    lambda *args: run(self, static, *args), jit_compile=xla, autograph=False,
+                    reduce_retracing=True,
+                )
+            return self._traced[key]
 
     def owned(self):
         """Every variable the traced loop reads or writes, in the order they were built."""
