@@ -128,12 +128,12 @@ class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         first; each task is a batched run of its own, run by joblib's active
         backend (its process workers, a Dask or Ray cluster). The cut never
         depends on ``n_jobs``, so every result is bitwise the same for any
-        ``n_jobs`` and backend. With None or 1, a long sweep (about 1e10
-        multiply-adds by ``max_iter``: digits' 45 candidates, not breast
-        cancer's) is cut into at least two tasks, trained two at a time on
-        threads of this process where it may use two (scikit-learn's count:
+        ``n_jobs`` and backend. With None or 1, the tasks train two at a time
+        on threads of this process where it may use two (scikit-learn's count:
         its CPUs and ``OMP_NUM_THREADS``, which joblib's workers set to their
-        share), each as it trains alone. Fits one by one (L-BFGS, large sparse X) are
+        share), each as it trains alone; a long sweep (about 1e10 multiply-adds
+        by ``max_iter``: digits' 45 candidates, not breast cancer's) is cut
+        into at least two. Fits one by one (L-BFGS, large sparse X) are
         joblib tasks too. With ``n_jobs`` other than 1, callbacks hear of each
         run of the sweep once it ends, and fits one by one run serially when
         callbacks are set.

@@ -19,7 +19,7 @@ LANES = 2
 LANE_WORK = 1e10
 
 
-def needed(config, members):
+def min_tasks(config, members):
     """How many tasks the run of folds ``members`` of a sweep ``config`` is cut into at
     least, each in its own shape: LANES where its products make it long enough to pay
     for a compilation per task, else 1 (tasks padded to one shape). It sets the cut, so
@@ -48,8 +48,9 @@ def train(task, n_tasks, on_epoch, before, threads):
 
     ``task`` trains task ``i`` on ``lane``'s trainer (its own variables; the program
     traced on lane 0's trainer of its shape: :func:`.sweep.call`; with no more tasks
-    than threads, task ``i`` takes lane ``i``), so no bit depends on the lane or on
-    the task beside it, and calls
+    than threads, task ``i`` takes lane ``i``, so that fit after fit a run's tasks
+    take the same trainers), so no bit depends on the lane or on the task beside it,
+    and calls
     ``report(epochs, running)`` after each of its calls. ``on_epoch`` hears those on
     this thread, as the epochs of every task so far after ``before`` (the serial
     count); if it raises, each lane stops at its next call and the error reaches the

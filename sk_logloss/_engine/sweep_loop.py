@@ -66,16 +66,17 @@ def train_sweep(config, n_jobs=None):
     ``n_jobs``, so neither does any bit of the result.
     """
     parts, done = {}, 0
-    for pad, tasks, at_once in plan(config):
-        run, epochs = _train_run(config, tasks, pad, at_once, done, n_jobs)
+    for pad, tasks, at_least in plan(config):
+        run, epochs = _train_run(config, tasks, pad, at_least, done, n_jobs)
         parts.update(run)
         done += epochs
     return _merged(config, parts)
 
 
 def plan(config):
-    """``[(Padding, tasks, lanes)]``: the sweep's runs (folds with equal steps per epoch),
-    each with the shapes its tasks pad to, its :func:`split_tasks` and its :func:`.lanes.needed`."""
+    """``[(Padding, tasks, at_least)]``: the sweep's runs (folds with equal steps per
+    epoch), each with the shapes its tasks pad to, its :func:`split_tasks` and its
+    :func:`.lanes.min_tasks`."""
     folds = config.folds
     batches = [batch_rows(config.batch_size, len(f.train)) for f in folds]
     runs = {}
@@ -83,14 +84,14 @@ def plan(config):
         runs.setdefault(steps_per_epoch(config.batch_size, len(f.train)), []).append(i)
     out = []
     for members in runs.values():
-        at_once = lanes.needed(config, members)
-        tasks = split_tasks(members, len(config.alphas), at_once)
+        at_least = lanes.min_tasks(config, members)
+        tasks = split_tasks(members, len(config.alphas), at_least)
         out.append((Padding(max(len(folds[i].train) for i in members),
                             max(len(folds[i].val) for i in members) if config.early_stopping
                             else 0,
                             max(batches[i] for i in members),
                             max(len(f) for f, _ in tasks), max(len(c) for _, c in tasks)),
-                    tasks, at_once))
+                    tasks, at_least))
     return out
 
 
@@ -110,22 +111,22 @@ def epoch_budget(config, n_jobs=None):
     return len(units) * np.asarray(config.rates).shape[1]
 
 
-def _train_run(config, tasks, pad, at_once, before, n_jobs):
+def _train_run(config, tasks, pad, at_least, before, n_jobs):
     """One run's parts keyed by task ``(folds, grid points)``, and the epochs reported.
 
     With ``n_jobs`` None or 1 (and for a run of one task, which no worker would speed
     up), the tasks train here, two at a time on threads (:func:`.lanes.train`; no more
     than :func:`.lanes.usable_threads`; lanes of one shape run one program) or one after
     another, and each call is reported to ``on_epoch`` (the epochs of the tasks trained
-    so far). ``at_once`` (:func:`.lanes.needed`) only says whether each task keeps its
-    own shape (:func:`own_shapes`). In parallel only arrays travel (no hooks), and
+    so far). ``at_least`` (:func:`.lanes.min_tasks`) only says whether each task keeps
+    its own shape (:func:`own_shapes`). In parallel only arrays travel (no hooks), and
     ``on_epoch`` hears of the run once it ends, as long as its longest task.
     """
     from dataclasses import replace
 
     here = serial(n_jobs) or len(tasks) == 1  # one task: no worker would add anything
     bare = config if here else replace(config, on_epoch=None)
-    shaped = tasks if own_shapes(len(tasks), at_once) else [
+    shaped = tasks if own_shapes(len(tasks), at_least) else [
         (padded(folds, pad.folds), padded(cands, pad.grid)) for folds, cands in tasks]
     configs = [replace(bare, folds=[config.folds[i] for i in folds],
                        rates=np.asarray(config.rates)[list(cands)],
@@ -160,10 +161,11 @@ def _train_run(config, tasks, pad, at_once, before, n_jobs):
     return dict(zip(tasks, parts, strict=True)), epochs
 
 
-def own_shapes(n_tasks, at_once):
+def own_shapes(n_tasks, at_least):
     """Whether each of a run's ``n_tasks`` tasks trains in its own shape, unpadded: where
-    each has a lane (and so its own trainer and program whatever its shape)."""
-    return at_once > 1 and n_tasks <= at_once
+    the run was cut for lanes (``at_least``, :func:`.lanes.min_tasks`) and each task has
+    one (a program per shape, compiled once per process)."""
+    return at_least > 1 and n_tasks <= at_least
 
 
 CURVES = ("losses", "scores", "rates")  # a part's [epochs, F, C] arrays; the rest are [F, C, ...]
@@ -180,7 +182,7 @@ def _cut(part, task):
 def split_tasks(folds, n_candidates, at_least=1):
     """``[(fold indices, grid indices)]``: one run's folds x grid points as
     ``ceil(F C / TASK_CANDIDATES)`` tasks of near-equal size, and ``at_least`` tasks
-    (:func:`.lanes.needed`) where there are as many candidates.
+    (:func:`.lanes.min_tasks`) where there are as many candidates.
 
     The split depends on the sweep alone, never on ``n_jobs`` or the backend: a
     candidate trains in a task of the same shape (:func:`padded`, or its own where
