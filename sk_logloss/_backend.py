@@ -10,6 +10,8 @@ import tempfile
 import threading
 import warnings
 
+from . import _xla_emitters
+
 _LOAD_LOCK = threading.Lock()
 _LOADED = []
 
@@ -119,6 +121,7 @@ def tensorflow():
     with _LOAD_LOCK:
         if not _LOADED:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a user's value wins
+            tf_already_imported = _xla_emitters.loaded_before()
             # Python warnings raised while the two load are theirs and their
             # dependencies' (Keras imports matplotlib where it is installed, and
             # matplotlib < 3.11 warns under pyparsing >= 3.3), not the user's
@@ -129,6 +132,7 @@ def tensorflow():
 
                 _size_thread_pools(tf)
                 tf.config.list_logical_devices()  # starts the runtime: its device probe logs
+            _xla_emitters.choose(tf_already_imported, tf)
             _LOADED.append(tf)
     return _LOADED[0]
 
