@@ -52,6 +52,11 @@ def padded(ids, size):
 # 30.5 s; by the epoch cost of 3 folds x 1, 3, 5, 9 rates, 98, 147, 174, 253 us, tasks of
 # fewer rates do not pay either)
 TASK_CANDIDATES = 32
+# ... except in a short run (its tasks padded to one shape, on lanes): its step's fixed
+# cost then runs on both cores, and a task of the lowest rates (the longest) gains from
+# fewer candidates beside it (breast cancer, 9 rates x 6 folds, 2-core Xeon, 2026-12-06:
+# tasks of 5 + 5 rates warm 0.41-0.43 s, first 1.30 s; 3 + 3 + 3, 0.33-0.35 s, 1.16-1.21 s)
+SHORT_TASK_CANDIDATES = 18
 
 
 def train_sweep(config, n_jobs=None):
@@ -182,7 +187,8 @@ def _cut(part, task):
 def split_tasks(folds, n_candidates, at_least=1):
     """``[(fold indices, grid indices)]``: one run's folds x grid points as
     ``ceil(F C / TASK_CANDIDATES)`` tasks of near-equal size, and ``at_least`` tasks
-    (:func:`.lanes.min_tasks`) where there are as many candidates.
+    (:func:`.lanes.min_tasks`) where there are as many candidates; a short run
+    (``at_least`` 1) by ``SHORT_TASK_CANDIDATES``.
 
     The split depends on the sweep alone, never on ``n_jobs`` or the backend: a
     candidate trains in a task of the same shape (:func:`padded`, or its own where
@@ -199,7 +205,8 @@ def split_tasks(folds, n_candidates, at_least=1):
     -> 3.6 s).
     """
     folds = [int(f) for f in folds]
-    n_tasks = max(1, -(-len(folds) * n_candidates // TASK_CANDIDATES),
+    per_task = TASK_CANDIDATES if at_least > 1 else SHORT_TASK_CANDIDATES
+    n_tasks = max(1, -(-len(folds) * n_candidates // per_task),
                   min(at_least, len(folds) * n_candidates))
     if n_tasks <= n_candidates:
         sizes = [len(c) for c in np.array_split(np.arange(n_candidates), n_tasks)]
