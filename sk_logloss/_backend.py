@@ -135,7 +135,7 @@ def tensorflow():
             _xla_emitters.choose(tf_already_imported, tf)
             # loading left about 480,000 objects in the collector's young generations: one
             # full collection now (about 0.2 s) instead of two walks of them during the
-            # first fits (a warm breast cancer sweep 0.37 -> 0.54 s where one landed)
+            # first fits (a warm breast cancer sweep 0.44 -> 0.54 s where one landed)
             if gc.isenabled():
                 gc.collect()
             _LOADED.append(tf)

@@ -52,10 +52,10 @@ def padded(ids, size):
 # 30.5 s; by the epoch cost of 3 folds x 1, 3, 5, 9 rates, 98, 147, 174, 253 us, tasks of
 # fewer rates do not pay either)
 TASK_CANDIDATES = 32
-# ... except in a short run (its tasks padded to one shape, on lanes): its step's fixed
-# cost then runs on both cores, and a task of the lowest rates (the longest) gains from
-# fewer candidates beside it (breast cancer, 9 rates x 6 folds, 2-core Xeon, 2026-12-06:
-# tasks of 5 + 5 rates warm 0.41-0.43 s, first 1.30 s; 3 + 3 + 3, 0.33-0.35 s, 1.16-1.21 s)
+# ... except in a short run (tasks padded to one shape): on two lanes, the task of the
+# lowest rates runs alone on one while the other takes the rest (breast cancer, 9 rates x 6
+# folds, 2-core Xeon, 2026-12-06: 5 + 5 rates warm 0.41-0.43 s, first 1.30 s; 3 + 3 + 3
+# 0.33-0.39 s, 1.16-1.25 s; on one thread about as fast, 0.46-0.48 s against 0.47-0.55 s)
 SHORT_TASK_CANDIDATES = 18
 
 
