@@ -402,6 +402,28 @@ def _losses_and_gradients(fns, h, upstream, *args):
     return results
 
 
+
+@pytest.mark.parametrize("C, width", [(1, 1), (3, 1), (7, 1), (8, 1), (3, 4)])
+def test_sweep_first_layer_and_its_gradient_equal_numpys_products(C, width):
+    """The sweep's first layer (a matrix-vector product per grid point up to
+    GEMV_MAX_GRID grid points of one unit, else one batched product) and its gradient
+    for the weights, against NumPy's products of every candidate's rows and weights."""
+    from sk_logloss._engine.sweep import GEMV_MAX_GRID, first_layer
+
+    assert GEMV_MAX_GRID == 7  # the cases above cross it
+    rng = np.random.default_rng(C + width)
+    x = rng.standard_normal((3, 50, 20))
+    W = rng.standard_normal((3, C, 20, width))
+    upstream = rng.standard_normal((3, C, 50, width))
+    Wt = tf.Variable(W)
+    with tf.GradientTape() as tape:
+        h = first_layer(tf.constant(x), Wt)
+        total = tf.reduce_sum(h * upstream)
+    np.testing.assert_allclose(h.numpy(), np.einsum("fbd,fcdh->fcbh", x, W), rtol=1e-12,
+                               atol=1e-13)
+    np.testing.assert_allclose(tape.gradient(total, Wt).numpy(),
+                               np.einsum("fbd,fcbh->fcdh", x, upstream), rtol=1e-12, atol=1e-13)
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
 @pytest.mark.parametrize("k", [1, 3, 10])
 def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol):

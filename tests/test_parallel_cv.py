@@ -165,6 +165,31 @@ def lanes(monkeypatch):
     return lambda: monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
 
 
+
+@pytest.mark.parametrize(("layer_sizes", "expected"), [((100, 1), [3, 3, 3]),
+                                                       ((64, 10), [4, 5]),
+                                                       ((100, 8, 1), [4, 5])])
+def test_a_long_binary_linear_run_is_cut_so_its_lowest_rates_train_alone(layer_sizes,
+                                                                         expected):
+    """20,000 x 100's sweep (9 rates x 3 folds, long enough for lanes): a first layer of
+    one unit takes one more task than there are lanes, so the lowest rates, which run
+    longest, take one lane while the other trains the rest; ten logits or a hidden layer
+    keep one task per lane, the smaller first."""
+    from types import SimpleNamespace
+
+    from sk_logloss._engine import lanes
+
+    folds = [SimpleNamespace(train=np.arange(13_334)) for _ in range(3)]
+    config = SimpleNamespace(rates=np.zeros((9, 1000)), folds=folds,
+                             spec=SimpleNamespace(layer_sizes=layer_sizes))
+    at_least = lanes.min_tasks(config, [0, 1, 2])
+    tasks = split_tasks([0, 1, 2], 9, at_least)
+    assert [len(grid) for _, grid in tasks] == expected
+    assert [grid[0] for _, grid in tasks] == [0, *np.cumsum(expected)[:-1]]
+    short = SimpleNamespace(rates=np.zeros((9, 1000)), folds=folds[:1],
+                            spec=SimpleNamespace(layer_sizes=(30, 1)))
+    assert lanes.min_tasks(short, [0]) == 1
+
 @pytest.mark.parametrize("name", ["linear", "network"])
 def test_lanes_give_the_search_of_the_same_tasks_one_after_another(data, lanes, name):
     """A run's tasks on two threads, each with its own trainer, train to the bits they have

@@ -18,17 +18,29 @@ LANES = 2
 # tasks padded to one shape, and its tasks still take the lanes, on one program.
 LANE_WORK = 1e10
 
+# A long run whose first layer has one unit (a binary linear model) is cut into LANES + 1
+# tasks, which the lanes take in turn: its products are one matrix-vector product per grid
+# point (:func:`.sweep.first_layer`), so a step's cost grows slowly with its grid points
+# and the lowest rates, which run longest, are best alone on a lane while the other lane
+# takes the rest (20,000 x 100, 9 rates x 3 folds, 2-core Xeon, 2026-12-06, warm: 4 + 5
+# rates 2.93-3.04 s, 2 + 7 2.38 s, 3 + 3 + 3 2.35-2.38 s and one compilation, first 4.05
+# s against 5.1 s; 2 + 2 + 2 + 3 3.11-3.24 s). Digits' (ten logits, its steps cost by
+# candidates, its four lowest rates all reach max_iter) keeps 4 + 5 (3 + 3 + 3: 7.4 -> 9.4 s)
+
 
 def min_tasks(config, members):
     """How many tasks the run of folds ``members`` of a sweep ``config`` is cut into at
-    least, each in its own shape: LANES where its products make it long enough to pay
-    for a compilation per task, else 1 (tasks padded to one shape). It sets the cut, so
-    it depends on the sweep alone, never on the machine."""
+    least, each in its own shape: LANES (LANES + 1 with a first layer of one unit)
+    where its products make it long enough to pay for a compilation per task, else 1
+    (tasks padded to one shape). It sets the cut, so it depends on the sweep alone,
+    never on the machine."""
     C, epochs = np.asarray(config.rates).shape
     rows = sum(len(config.folds[i].train) for i in members)
     sizes = config.spec.layer_sizes
     per_row = sum(a * b for a, b in itertools.pairwise(sizes))
-    return LANES if C * epochs * rows * per_row >= LANE_WORK else 1
+    if C * epochs * rows * per_row < LANE_WORK:
+        return 1
+    return LANES + 1 if sizes[1] == 1 else LANES
 
 
 def usable_threads():

@@ -100,10 +100,29 @@ class Static(NamedTuple):
     unit_weights: bool = False  # every training row weighs 1: sigmoid_batch_losses may apply
 
 
+# Grid points per fold up to which a first layer of one unit takes one matrix-vector
+# product per grid point (XLA emits those itself) rather than one batched product (which
+# XLA hands to Eigen, slow at a few columns). Both products forward and backward, per
+# step, 2-core Xeon, 2026-12-06 (folds x rows x features): 6 x 144 x 30 at 3, 5, 7, 8
+# grid points 34 -> 17, 39 -> 28, 50 -> 39, 43 -> 46 us; 3 x 200 x 100 at 4, 7, 8, 9
+# 65 -> 31, 94 -> 54, 83 -> 64, 99 -> 95 us
+GEMV_MAX_GRID = 7
+
+
+def first_layer(x, W):
+    """``[F, C, B, h]``: the rows ``x`` (``[F, B, d]``) times each candidate's first
+    weights ``W`` (``[F, C, d, h]``); a matrix-vector product per grid point where
+    the layer has one unit and the grid points are few (:data:`GEMV_MAX_GRID`)."""
+    C, width = W.shape[1], W.shape[-1]
+    if width == 1 and C <= GEMV_MAX_GRID:
+        return tf.stack([tf.matmul(x, W[:, c]) for c in range(C)], axis=1)
+    return tf.einsum("fbd,fcdh->fcbh", x, W)
+
+
 def logits(coefs, intercepts, activation_name, x):
     """``[F, C, B, k]`` outputs of every candidate for its fold's rows ``x`` (``[F, B, d]``)."""
     act = activation(activation_name)
-    h = tf.einsum("fbd,fcdh->fcbh", x, coefs[0]) + intercepts[0]
+    h = first_layer(x, coefs[0]) + intercepts[0]
     for W, b in zip(coefs[1:], intercepts[1:]):
         h = tf.einsum("fcbh,fchk->fcbk", act(h), W) + b
     return h
