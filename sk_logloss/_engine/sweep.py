@@ -3,7 +3,8 @@
 Variables carry two leading axes, ``[F, C, ...]``: F folds (each with its own
 training rows, shuffle and validation rows) by C grid points (each with its
 own learning rate schedule and L2 penalty). A fold's rows are gathered once
-per step and serve all C candidates (``einsum("fbd,fcdk->fcbk")``). Keras'
+per step and serve all C candidates (``einsum("fbd,fcdk->fcbk")``, or one
+matrix-vector product per grid point for a first layer of one unit). Keras'
 optimizer takes the learning rate as a ``[F, C, 1, 1]`` tensor, which
 broadcasts against every variable (intercepts are kept as ``[F, C, 1, k]``).
 Each candidate stops on its own rule (convergence, adaptive decay, early
