@@ -402,7 +402,6 @@ def _losses_and_gradients(fns, h, upstream, *args):
     return results
 
 
-
 @pytest.mark.parametrize("C, width", [(1, 1), (3, 1), (7, 1), (8, 1), (3, 4)])
 def test_sweep_first_layer_and_its_gradient_equal_numpys_products(C, width):
     """The sweep's first layer (a matrix-vector product per grid point up to
@@ -423,6 +422,7 @@ def test_sweep_first_layer_and_its_gradient_equal_numpys_products(C, width):
                                atol=1e-13)
     np.testing.assert_allclose(tape.gradient(total, Wt).numpy(),
                                np.einsum("fbd,fcbh->fcdh", x, upstream), rtol=1e-12, atol=1e-13)
+
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
 @pytest.mark.parametrize("k", [1, 3, 10])

@@ -165,7 +165,6 @@ def lanes(monkeypatch):
     return lambda: monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
 
 
-
 @pytest.mark.parametrize(("layer_sizes", "expected"), [((100, 1), [3, 3, 3]),
                                                        ((64, 10), [4, 5]),
                                                        ((100, 8, 1), [4, 5])])
@@ -189,6 +188,7 @@ def test_a_long_binary_linear_run_is_cut_so_its_lowest_rates_train_alone(layer_s
     short = SimpleNamespace(rates=np.zeros((9, 1000)), folds=folds[:1],
                             spec=SimpleNamespace(layer_sizes=(30, 1)))
     assert lanes.min_tasks(short, [0]) == 1
+
 
 @pytest.mark.parametrize("name", ["linear", "network"])
 def test_lanes_give_the_search_of_the_same_tasks_one_after_another(data, lanes, name):

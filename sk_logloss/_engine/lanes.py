@@ -23,9 +23,10 @@ LANE_WORK = 1e10
 # point (:func:`.sweep.first_layer`), so a step's cost grows slowly with its grid points
 # and the lowest rates, which run longest, are best alone on a lane while the other lane
 # takes the rest (20,000 x 100, 9 rates x 3 folds, 2-core Xeon, 2026-12-06, warm: 4 + 5
-# rates 2.93-3.04 s, 2 + 7 2.38 s, 3 + 3 + 3 2.35-2.38 s and one compilation, first 4.05
-# s against 5.1 s; 2 + 2 + 2 + 3 3.11-3.24 s). Digits' (ten logits, its steps cost by
-# candidates, its four lowest rates all reach max_iter) keeps 4 + 5 (3 + 3 + 3: 7.4 -> 9.4 s)
+# rates 2.93-3.04 s, 2 + 7 2.38 s, 3 + 3 + 3 2.35-2.71 s and one compilation, first
+# 4.0-4.7 s against 5.1-5.9 s; 2 + 2 + 2 + 3 3.11-3.24 s). Digits' (ten logits, its steps
+# cost by candidates, its four lowest rates all reach max_iter) keeps 4 + 5 (3 + 3 + 3: 7.4
+# -> 9.4 s)
 
 
 def min_tasks(config, members):
