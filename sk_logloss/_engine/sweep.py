@@ -115,8 +115,8 @@ def first_layer(x, W):
     weights ``W`` (``[F, C, d, h]``); a matrix-vector product per grid point where
     the layer has one unit and the grid points are few (:data:`GEMV_MAX_GRID`)."""
     C, width = W.shape[1], W.shape[-1]
-    if width == 1 and C <= GEMV_MAX_GRID:
-        return tf.stack([tf.matmul(x, W[:, c]) for c in range(C)], axis=1)
+    if width == 1 and C <= GEMV_MAX_GRID:  # unstacked, not sliced: fewer kernels to compile
+        return tf.stack([tf.matmul(x, w) for w in tf.unstack(W, axis=1)], axis=1)
     return tf.einsum("fbd,fcdh->fcbh", x, W)
 
 
@@ -308,14 +308,12 @@ class SweepTrainer:
         return losses * count[:, None]
 
     def finite(self, loss):
-        """``[F, C]``: whether a candidate's loss, weights, slots and L2 norm are finite."""
-        ok = tf.math.is_finite(loss) & tf.math.is_finite(squared_norms(self.coefs))
-        for v in self.state:
-            if tf.as_dtype(v.dtype).is_floating:
-                axes = list(range(2, len(v.shape)))
-                ok &= tf.reduce_all(tf.math.is_finite(v), axis=axes) if axes else (
-                    tf.math.is_finite(v))
-        return ok
+        """``[F, C]``: whether a candidate's loss, weights, slots and L2 norm are finite
+        (the weights and slots in one reduction: one kernel to compile, not one each)."""
+        values = [tf.reshape(v, [self.F, self.C, -1]) for v in self.state
+                  if tf.as_dtype(v.dtype).is_floating]
+        return (tf.math.is_finite(loss) & tf.math.is_finite(squared_norms(self.coefs))
+                & tf.reduce_all(tf.math.is_finite(tf.concat(values, axis=2)), axis=2))
 
 
 def _expand(mask):
