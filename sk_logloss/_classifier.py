@@ -345,7 +345,8 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     estimator as it was. An epoch that diverges (a far too large learning
     rate, or X of huge scale: a non-finite loss, weight, L2 norm or optimizer
     slot after its last step) is undone and not counted, training stops with
-    the weights and optimizer state of the epoch before, and a
+    the weights and optimizer state of the epoch before (with early stopping,
+    the best validation weights of the epochs before), and a
     ConvergenceWarning names the epoch and its learning rate.
 
     Examples
@@ -888,6 +889,11 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             kept = f"those of {step} {at - 1}" if at > 1 and not lbfgs else (
                 "the best finite ones L-BFGS evaluated" if lbfgs else "the initial weights"
             )
+            scores = np.asarray(result.validation_scores)
+            if not lbfgs and np.isfinite(scores).any():  # early stopping restored its best
+                best = at - 1 - scores.size + int(np.argmax(np.where(np.isfinite(scores), scores,
+                                                                     -np.inf))) + 1
+                kept = f"the best validation weights, of {step} {best}"
             rate = "" if lbfgs else (
                 f" at learning rate {result.diverged_rate:.6g} (learning_rate="
                 f"{rate_given}, schedule {self.learning_rate_schedule!r})"

@@ -148,6 +148,26 @@ def test_the_refit_is_a_plain_fit_when_all_rows_take_other_steps(binary):
     np.testing.assert_array_equal(ours.loss_curve_, plain.loss_curve_)
 
 
+@pytest.mark.bitwise
+def test_a_candidate_that_diverges_under_early_stopping_scores_as_its_plain_fit(cancer):
+    """A deep linear network at learning rate 100 overflows in epoch 16 or 17 of each fold;
+    its best validation weights are kept, in the sweep as in the plain fit (a diverged
+    epoch's score never becomes the best), so its split scores equal GridSearchCV's."""
+    X, y = cancer
+    params = {"hidden_layer_sizes": (8,), "activation": "identity", "optimizer": "sgd",
+              "optimizer_params": {"momentum": 0.9}, "max_iter": 20}
+    rates = [1e-3, 1e-2, 100.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = LogLossClassifierCV(learning_rates=rates, cv=3, random_state=0, **params).fit(X, y)
+        ref = GridSearchCV(LogLossClassifier(random_state=0, **params), {"learning_rate": rates},
+                           cv=3, scoring="neg_log_loss").fit(X, y)
+    for k in range(3):
+        key = f"split{k}_test_score"
+        np.testing.assert_allclose(ours.cv_results_[key], ref.cv_results_[key], rtol=0, atol=TOL)
+    assert ours.cv_results_["rank_test_score"][-1] == 3 == ref.cv_results_["rank_test_score"][-1]
+
+
 def test_sample_weight_and_two_alphas(binary):
     X, y = binary
     w = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)

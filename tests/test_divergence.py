@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedKFold
 
 from sk_logloss import LogLossClassifier
 from sk_logloss._optimizers import KERAS_OPTIMIZERS
@@ -19,6 +20,14 @@ DIVERGED = re.compile(r"diverged at (epoch|iteration) (\d+)(?: at learning rate 
 def centred_iris():
     X, y = load_iris(return_X_y=True)
     return X - X.mean(axis=0), y  # centred, not scaled: scales below multiply it
+
+
+@pytest.fixture(scope="module")
+def cancer_folds(cancer):
+    """Standardized breast cancer's 380 training rows of StratifiedKFold(3)'s second split."""
+    X, y = cancer
+    train, _ = list(StratifiedKFold(3).split(X, y))[1]
+    return X[train], y[train]
 
 
 def fit_recording(model, X, y, **kwargs):
@@ -142,6 +151,29 @@ def test_the_warning_names_the_epoch_and_rate_that_diverged(centred_iris, schedu
     # ... and epoch k diverges again, from the same state
     _, named_again = fit_recording(LogLossClassifier(**settings, max_iter=k), X, y)
     assert int(named_again[2]) == k
+    assert_finite_model(model, X)
+
+
+def test_with_early_stopping_a_diverged_epoch_never_becomes_the_best(cancer_folds):
+    # a deep linear network under momentum SGD at learning rate 100 grows without bound; its
+    # 17th epoch overflows. Its validation score (not finite) once replaced the best score, so the
+    # best validation weights were not restored and the fit kept epoch 16's (about 1e151)
+    X, y = cancer_folds
+    settings = {"hidden_layer_sizes": (8,), "activation": "identity", "optimizer": "sgd",
+                "optimizer_params": {"momentum": 0.9}, "learning_rate": 100.0,
+                "random_state": 0}
+    model, named = fit_recording(LogLossClassifier(**settings, max_iter=20), X, y)
+    assert named and int(named[2]) == 17 and model.early_stopping == "auto"
+    # the reference: the same fit stopped before the divergence keeps its best weights
+    clean, none = fit_recording(LogLossClassifier(**settings, max_iter=16), X, y)
+    assert none is None
+    for a, b in zip(clean.coefs_ + clean.intercepts_, model.coefs_ + model.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert model.best_validation_score_ == clean.best_validation_score_ == max(
+        clean.validation_scores_)
+    best = int(np.argmax(clean.validation_scores_)) + 1
+    assert f"the weights kept are the best validation weights, of epoch {best}." in named.string
+    assert np.abs(model.coefs_[0]).max() < 1e9
     assert_finite_model(model, X)
 
 

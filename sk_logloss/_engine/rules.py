@@ -96,7 +96,9 @@ def end_epoch(trainer, loss, rate, validation, rules, state, static):
         stall = tf.where(rules.early_stopping,
                          early_stopping.stalled(score, best_score, rules.tol),
                          loss_stalled(loss, state.best_loss, rules.tol))
-        best_score = tf.where(rules.early_stopping, tf.maximum(best_score, score), best_score)
+        # a diverged epoch is undone: its score (NaN or worse) never becomes the best
+        best_score = tf.where(rules.early_stopping & ok, tf.maximum(best_score, score),
+                              best_score)
     else:
         score = tf.zeros([], trainer.dtype)
         stall = loss_stalled(loss, state.best_loss, rules.tol)

@@ -352,7 +352,8 @@ def end_epoch(trainer, static, data, rules, st, loss, rate, running):
         for b, v in zip(trainer.best, scored):
             b.assign(tf.where(_expand(better), v, b))
         stall = score < best_score + rules.tol
-        best_score = tf.where(running, tf.maximum(best_score, score), best_score)
+        # a diverged epoch is undone: its score never becomes the best (a plain fit's rule)
+        best_score = tf.where(running & ok, tf.maximum(best_score, score), best_score)
     else:
         score = tf.zeros_like(loss)
         stall = loss > st.best_loss - rules.tol
