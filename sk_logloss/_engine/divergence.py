@@ -31,8 +31,11 @@ def finite(loss, state, coefs):
     or the optimizer's state is caught in the epoch it happens, even when the
     epoch has one batch.
     """
-    checks = [tf.math.is_finite(loss)]
-    checks += [tf.reduce_all(tf.math.is_finite(v)) for v in state
-               if tf.as_dtype(v.dtype).is_floating]
-    checks.append(tf.math.is_finite(squared_norm(coefs)))
+    checks = [tf.math.is_finite(loss), tf.math.is_finite(squared_norm(coefs))]
+    by_dtype = {}  # one reduction per dtype over every variable: one kernel to compile, not one each
+    for v in state:
+        if tf.as_dtype(v.dtype).is_floating:
+            by_dtype.setdefault(tf.as_dtype(v.dtype), []).append(tf.reshape(v, [-1]))
+    checks += [tf.reduce_all(tf.math.is_finite(tf.concat(values, 0)))
+               for values in by_dtype.values()]
     return tf.reduce_all(tf.stack(checks))
