@@ -26,7 +26,9 @@ LANE_WORK = 1e10
 # rates 2.93-3.04 s, 2 + 7 2.38 s, 3 + 3 + 3 2.35-2.71 s and one compilation, first
 # 4.0-4.7 s against 5.1-5.9 s; 2 + 2 + 2 + 3 3.11-3.24 s). Digits' (ten logits, its steps
 # cost by candidates, its four lowest rates all reach max_iter) keeps 4 + 5 (3 + 3 + 3: 7.4
-# -> 9.4 s)
+# -> 9.4 s). With fewer grid points than that, the folds are cut too, which spreads the
+# lowest rate over both lanes (80,000 x 100, 2 rates x 3 folds: 4 tasks of 2 + 1 folds, warm
+# 5.8-6.3 s, against 6.5-7.3 s for LANES tasks of one rate each)
 
 
 def min_tasks(config, members):
