@@ -11,7 +11,7 @@ from .host import as_tensor, epoch_orders
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
 from .sweep import call as sweep_call
-from .trainer import get_trainer as get_plain_trainer
+from .trainer import initial_optimizer_state
 from .types import SWEEP_EPOCHS_PER_CALL, Status, TrainResult, batch_rows, steps_per_epoch
 
 
@@ -261,7 +261,7 @@ def candidate_result(config, result, f, c, data):
     intercepts = [b[f, c] for b in result.intercepts]
     # the plain layout: the step count, the learning rate, then the slots in the
     # order of the sweep's (both optimizers are built on the same variables)
-    step, rate, *slots = get_plain_trainer(spec).initial_optimizer_state(spec.layer_sizes)
+    step, rate, *slots = initial_optimizer_state(spec, spec.layer_sizes)
     if len(slots) != len(result.slots):
         raise RuntimeError(f"{spec.optimizer}: its optimizer state does not map one to one")
     steps = steps_per_epoch(config.batch_size, len(config.folds[f].train))
