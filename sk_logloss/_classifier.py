@@ -889,11 +889,10 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             kept = f"those of {step} {at - 1}" if at > 1 and not lbfgs else (
                 "the best finite ones L-BFGS evaluated" if lbfgs else "the initial weights"
             )
-            scores = np.asarray(result.validation_scores)
+            scores = np.asarray(result.validation_scores)  # this fit's epochs
             if not lbfgs and np.isfinite(scores).any():  # early stopping restored its best
-                best = at - 1 - scores.size + int(np.argmax(np.where(np.isfinite(scores), scores,
-                                                                     -np.inf))) + 1
-                kept = f"the best validation weights, of {step} {best}"
+                best = np.argmax(np.where(np.isfinite(scores), scores, -np.inf))
+                kept = f"the best validation weights, of {step} {at - scores.size + best}"
             rate = "" if lbfgs else (
                 f" at learning rate {result.diverged_rate:.6g} (learning_rate="
                 f"{rate_given}, schedule {self.learning_rate_schedule!r})"

@@ -96,7 +96,7 @@ def end_epoch(trainer, loss, rate, validation, rules, state, static):
         stall = tf.where(rules.early_stopping,
                          early_stopping.stalled(score, best_score, rules.tol),
                          loss_stalled(loss, state.best_loss, rules.tol))
-        # a diverged epoch is undone: its score (NaN or worse) never becomes the best
+        # a diverged epoch is undone: its score never becomes the best (a sweep's rule too)
         best_score = tf.where(rules.early_stopping & ok, tf.maximum(best_score, score),
                               best_score)
     else:

@@ -124,7 +124,7 @@ class Trainer:
                            for i, shape in enumerate(intercept_shapes)]
         self.variables = self.coefs + self.intercepts
         self.best = early_stopping.BestWeights(self.variables)
-        self.optimizer = self._new_optimizer()
+        self.optimizer = new_optimizer(spec)
         _build_open(self.optimizer, self.variables)
         self.slots = [native(v) for v in self.optimizer.variables]
         # what an epoch changes: the weights and the optimizer's state (its
@@ -179,9 +179,6 @@ class Trainer:
         return early_stopping.score(self.spec, *weights, all_rows(x, tf.shape(y)[0]), y, w)
 
     # -- host code ------------------------------------------------------------
-    def _new_optimizer(self):
-        return build_optimizer(self.spec.optimizer, dict(self.spec.optimizer_params),
-                               learning_rate=1e-3)
 
     def reset(self, coefs, intercepts, optimizer_state=None):
         """Load weights, and the optimizer state of a previous run or a fresh one."""
@@ -214,6 +211,11 @@ class Trainer:
         return values[: len(self.coefs)], values[len(self.coefs):]
 
 
+def new_optimizer(spec):
+    """A Keras optimizer of ``spec``'s kind and parameters, not yet built."""
+    return build_optimizer(spec.optimizer, dict(spec.optimizer_params), learning_rate=1e-3)
+
+
 _INITIAL_STATES = {}
 _INITIAL_STATES_LOCK = threading.Lock()
 
@@ -222,15 +224,15 @@ def initial_optimizer_state(spec, sizes):
     """The optimizer's variables as a fresh run of ``spec``'s optimizer on a network of
     ``sizes`` starts them (NumPy arrays): those of an optimizer just built on variables
     of its shapes. Built once per optimizer, dtype and sizes, without a :class:`Trainer`
-    (a sweep's refit needs the layout only: a trainer costs its first fit 40 ms)."""
+    (a sweep's refit needs the layout only; building a trainer for it cost a process's
+    first sweep about 40 ms)."""
     sizes = tuple(int(size) for size in sizes)
     key = (spec.optimizer, spec.optimizer_params, spec.dtype, sizes)
     with _INITIAL_STATES_LOCK:
         state = _INITIAL_STATES.get(key)
         if state is None:
             coef_shapes, intercept_shapes = _layer_shapes(sizes)
-            optimizer = build_optimizer(spec.optimizer, dict(spec.optimizer_params),
-                                        learning_rate=1e-3)
+            optimizer = new_optimizer(spec)
             dtype = tf.as_dtype(spec.dtype)
             optimizer.build([tf.Variable(tf.zeros(shape, dtype))
                              for shape in coef_shapes + intercept_shapes])
