@@ -179,14 +179,13 @@ class Trainer:
         return early_stopping.score(self.spec, *weights, all_rows(x, tf.shape(y)[0]), y, w)
 
     # -- host code ------------------------------------------------------------
-
     def reset(self, coefs, intercepts, optimizer_state=None):
         """Load weights, and the optimizer state of a previous run or a fresh one."""
         for var, value in zip(self.variables, list(coefs) + list(intercepts)):
             var.assign(value)
         if optimizer_state is None:
             sizes = (np.shape(coefs[0])[0], *(np.shape(b)[0] for b in intercepts))
-            optimizer_state = self.initial_optimizer_state(sizes)
+            optimizer_state = initial_optimizer_state(self.spec, sizes)
         for var, value in zip(self.slots, optimizer_state):
             var.assign(value)
         # the copies take the fit's shapes before a compiled run assigns them (XLA
@@ -197,9 +196,6 @@ class Trainer:
     def restore_best(self):
         """Make the best validation weights the current ones (the optimizer state stays)."""
         self.reset(*self.split(self.best.values()), self.optimizer_state())
-
-    def initial_optimizer_state(self, sizes):
-        return initial_optimizer_state(self.spec, sizes)
 
     def optimizer_state(self):
         return [v.numpy() for v in self.slots]
