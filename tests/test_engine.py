@@ -404,41 +404,42 @@ def _losses_and_gradients(fns, h, upstream, *args):
 
 @pytest.mark.parametrize("C, width", [(1, 1), (3, 1), (7, 1), (8, 1), (3, 4)])
 def test_sweep_first_layer_and_its_gradient_equal_numpys_products(C, width):
-    """The sweep's first layer (a matrix-vector product per grid point up to
+    """The sweep's first layer, rows last (a matrix-vector product per grid point up to
     GEMV_MAX_GRID grid points of one unit, else one batched product) and its gradient
     for the weights, against NumPy's products of every candidate's rows and weights."""
-    from sk_logloss._engine.sweep import GEMV_MAX_GRID, first_layer
+    from sk_logloss._engine.sweep_model import GEMV_MAX_GRID, first_layer
 
     assert GEMV_MAX_GRID == 7  # the cases above cross it
     rng = np.random.default_rng(C + width)
     x = rng.standard_normal((3, 50, 20))
     W = rng.standard_normal((3, C, 20, width))
-    upstream = rng.standard_normal((3, C, 50, width))
+    upstream = rng.standard_normal((3, C, width, 50))
     Wt = tf.Variable(W)
     with tf.GradientTape() as tape:
         h = first_layer(tf.constant(x), Wt)
         total = tf.reduce_sum(h * upstream)
-    np.testing.assert_allclose(h.numpy(), np.einsum("fbd,fcdh->fcbh", x, W), rtol=1e-12,
+    np.testing.assert_allclose(h.numpy(), np.einsum("fbd,fcdh->fchb", x, W), rtol=1e-12,
                                atol=1e-13)
     np.testing.assert_allclose(tape.gradient(total, Wt).numpy(),
-                               np.einsum("fbd,fcbh->fcdh", x, upstream), rtol=1e-12, atol=1e-13)
+                               np.einsum("fbd,fchb->fcdh", x, upstream), rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
 @pytest.mark.parametrize("k", [1, 3, 10])
 def test_sweep_row_losses_equal_tensorflow_sigmoid_cross_entropy(k, dtype, rtol):
-    """The sweep's one-log-per-row loss and its gradient, against TensorFlow's own
-    ``sigmoid_cross_entropy_with_logits`` (mean over the row) and its autodiff gradient,
-    on logits from -40 to 40 (where ``exp(-|h|)`` is far below the rounding of 1)."""
-    from sk_logloss._engine.sweep import sigmoid_row_losses
+    """The sweep's one-log-per-row loss and its gradient, on logits ``[F, C, k, B]``
+    (rows last), against TensorFlow's own ``sigmoid_cross_entropy_with_logits`` (mean
+    over the row's k logits) and its autodiff gradient, on logits from -40 to 40 (where
+    ``exp(-|h|)`` is far below the rounding of 1)."""
+    from sk_logloss._engine.sweep_model import sigmoid_row_losses
 
     rng = np.random.default_rng(k)
-    h = tf.constant((rng.standard_normal((2, 3, 50, k)) * 10).clip(-40, 40).astype(dtype))
-    labels = tf.constant((rng.random((2, 3, 50, k)) < 0.5).astype(dtype))
+    h = tf.constant((rng.standard_normal((2, 3, k, 50)) * 10).clip(-40, 40).astype(dtype))
+    labels = tf.constant((rng.random((2, 3, k, 50)) < 0.5).astype(dtype))
     upstream = tf.constant(rng.random((2, 3, 50)).astype(dtype))
     (ours, our_grad), (ref, ref_grad) = _losses_and_gradients(
         (sigmoid_row_losses, lambda y, z: tf.reduce_mean(
-            tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)), h, upstream, labels)
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), 2)), h, upstream, labels)
     eps = np.finfo(dtype).eps
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * k * eps)
     np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
@@ -450,22 +451,43 @@ def test_sweep_batch_losses_equal_weighted_sums_of_tensorflows(k, rows, dtype, r
     """The sweep's one-log-per-chunk batch loss (rows of weight 0 or 1, chunks of at most
     MAX_FACTORS factors, more than one chunk for 1500 rows and for 180 x 10 logits) and
     its gradient, against the 0/1-weighted sum of TensorFlow's row losses and autodiff."""
-    from sk_logloss._engine.sweep import sigmoid_batch_losses
+    from sk_logloss._engine.sweep_model import sigmoid_batch_losses
 
     rng = np.random.default_rng(rows + k)
-    h = tf.constant((rng.standard_normal((2, 3, rows, k)) * 10).clip(-40, 40).astype(dtype))
-    labels = tf.constant((rng.random((2, 3, rows, k)) < 0.5).astype(dtype))
+    h = tf.constant((rng.standard_normal((2, 3, k, rows)) * 10).clip(-40, 40).astype(dtype))
+    labels = tf.constant((rng.random((2, 3, k, rows)) < 0.5).astype(dtype))
     unit = tf.constant((rng.random((2, rows)) < 0.8).astype(dtype))  # some padding rows
     upstream = tf.constant(rng.random((2, 3)).astype(dtype))
 
     def reference(y, z, u):
-        per_row = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), -1)
+        per_row = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), 2)
         return tf.reduce_sum(u[:, None, :] * per_row, -1)
 
     (ours, our_grad), (ref, ref_grad) = _losses_and_gradients(
         (sigmoid_batch_losses, reference), h, upstream, labels, unit)
     eps = np.finfo(dtype).eps
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * rows * eps)
+    np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_sweep_softmax_row_losses_equal_tensorflows_on_rows_last_logits(k, dtype, rtol):
+    """The sweep's softmax loss on logits ``[F, C, k, B]`` and its gradient, against
+    TensorFlow's ``softmax_cross_entropy_with_logits`` over the same axis and its
+    autodiff gradient, one-hot labels, on logits up to 40 apart."""
+    from sk_logloss._engine.sweep_model import softmax_row_losses
+
+    rng = np.random.default_rng(k)
+    h = tf.constant((rng.standard_normal((2, 3, k, 50)) * 10).clip(-20, 20).astype(dtype))
+    labels = tf.constant(np.moveaxis(np.eye(k, dtype=dtype)[rng.integers(0, k, (2, 3, 50))],
+                                     -1, 2))
+    upstream = tf.constant(rng.random((2, 3, 50)).astype(dtype))
+    (ours, our_grad), (ref, ref_grad) = _losses_and_gradients(
+        (softmax_row_losses, lambda y, z: tf.nn.softmax_cross_entropy_with_logits(
+            labels=y, logits=z, axis=2)), h, upstream, labels)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(ours, ref, rtol=rtol, atol=4 * k * eps)
     np.testing.assert_allclose(our_grad, ref_grad, rtol=rtol, atol=4 * eps)
 
 

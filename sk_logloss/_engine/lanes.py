@@ -20,7 +20,7 @@ LANE_WORK = 1e10
 
 # A long run whose first layer has one unit (a binary linear model) is cut into LANES + 1
 # tasks, which the lanes take in turn: its products are one matrix-vector product per grid
-# point (:func:`.sweep.first_layer`), so a step's cost grows slowly with its grid points
+# point (:func:`.sweep_model.first_layer`), so a step's cost grows slowly with its grid points
 # and the lowest rates, which run longest, are best alone on a lane while the other lane
 # takes the rest (20,000 x 100, 9 rates x 3 folds, 2-core Xeon, 2026-12-06, warm: 4 + 5
 # rates 2.93-3.04 s, 2 + 7 2.38 s, 3 + 3 + 3 2.35-2.71 s and one compilation, first

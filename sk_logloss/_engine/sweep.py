@@ -3,9 +3,8 @@
 Variables carry two leading axes, ``[F, C, ...]``: F folds (each with its own
 training rows, shuffle and validation rows) by C grid points (each with its
 own learning rate schedule and L2 penalty). A fold's rows are gathered once
-per step and serve all C candidates (``einsum("fbd,fcdk->fcbk")``, or one
-matrix-vector product per grid point for a first layer of one unit). Keras'
-optimizer takes the learning rate as a ``[F, C, 1, 1]`` tensor, which
+per step and serve all C candidates (:mod:`.sweep_model`: logits ``[F, C, k, B]``,
+rows last). Keras' optimizer takes the learning rate as a ``[F, C, 1, 1]`` tensor, which
 broadcasts against every variable (intercepts are kept as ``[F, C, 1, k]``).
 Each candidate stops on its own rule (convergence, adaptive decay, early
 stopping, divergence) and is then frozen: its weights and optimizer slots are
@@ -26,7 +25,15 @@ from .._backend import run_with_captures, runs_with_captures, trace
 from .._optimizers import build_optimizer
 from . import update
 from .early_stopping import moving_average
-from .model import activation, tf
+from .model import tf
+from .sweep_model import (
+    BATCH_LOSS_MAX_LOGITS,
+    logits,
+    rows_last,
+    sample_losses,
+    sigmoid_batch_losses,
+    squared_norms,
+)
 from .types import SWEEP_EPOCHS_PER_CALL, Status
 
 # Keras optimizers whose update is elementwise in the learning rate and the
@@ -99,117 +106,6 @@ class Static(NamedTuple):
     shuffle: bool
     averaging: bool = False  # early stopping scores the weights' moving average
     unit_weights: bool = False  # every training row weighs 1: sigmoid_batch_losses may apply
-
-
-# Grid points per fold up to which a first layer of one unit takes one matrix-vector
-# product per grid point (XLA emits those itself) rather than one batched product (which
-# XLA hands to Eigen, slow at a few columns). Both products forward and backward, per
-# step, 2-core Xeon, 2026-12-06 (folds x rows x features): 6 x 144 x 30 at 3, 5, 7, 8
-# grid points 34 -> 17, 39 -> 28, 50 -> 39, 43 -> 46 us; 3 x 200 x 100 at 4, 7, 8, 9
-# 65 -> 31, 94 -> 54, 83 -> 64, 99 -> 95 us
-GEMV_MAX_GRID = 7
-
-
-def first_layer(x, W):
-    """``[F, C, B, h]``: the rows ``x`` (``[F, B, d]``) times each candidate's first
-    weights ``W`` (``[F, C, d, h]``); a matrix-vector product per grid point where
-    the layer has one unit and the grid points are few (:data:`GEMV_MAX_GRID`)."""
-    C, width = W.shape[1], W.shape[-1]
-    if width == 1 and C <= GEMV_MAX_GRID:  # unstacked, not sliced: fewer kernels to compile
-        return tf.stack([tf.matmul(x, w) for w in tf.unstack(W, axis=1)], axis=1)
-    return tf.einsum("fbd,fcdh->fcbh", x, W)
-
-
-def logits(coefs, intercepts, activation_name, x):
-    """``[F, C, B, k]`` outputs of every candidate for its fold's rows ``x`` (``[F, B, d]``)."""
-    act = activation(activation_name)
-    h = first_layer(x, coefs[0]) + intercepts[0]
-    for W, b in zip(coefs[1:], intercepts[1:]):
-        h = tf.einsum("fcbh,fchk->fcbk", act(h), W) + b
-    return h
-
-
-def sample_losses(loss, labels, h):
-    """``[F, C, B]``: each row's loss (as :func:`.model.sample_losses`, on the last axis)."""
-    labels = tf.broadcast_to(labels, tf.shape(h))
-    if loss == "softmax":
-        return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=h)
-    if h.shape[-1] > MAX_PRODUCT_TERMS:
-        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h),
-                              -1)
-    return sigmoid_row_losses(labels, h)
-
-
-# A product of this many factors in (1, 2] stays below float32's largest value.
-MAX_PRODUCT_TERMS = 120
-
-
-@tf.custom_gradient
-def sigmoid_row_losses(labels, h):
-    """Each row's mean sigmoid cross-entropy over its k logits, with one logarithm per row.
-
-    ``softplus(h) - h y`` summed over the row, its ``log1p(exp(-|h|))`` terms
-    taken as the log of their product: XLA's CPU code spends most of a step in
-    logarithms of exponentials (about 10 ns each in float64), so k logits cost
-    one instead of k. The gradient ``sigmoid(h) - y`` reuses ``exp(-|h|)``.
-    Both equal TensorFlow's ``sigmoid_cross_entropy_with_logits`` to rounding.
-    """
-    k = tf.cast(tf.shape(h)[-1], h.dtype)
-    e = tf.exp(-tf.abs(h))
-    linear = tf.reduce_sum(tf.nn.relu(h) - h * labels, -1)
-    loss = (linear + tf.math.log(tf.reduce_prod(1 + e, -1))) / k
-
-    def grad(upstream):
-        return None, upstream[..., None] * (sigmoid(h, e) - labels) / k
-
-    return loss, grad
-
-
-def sigmoid(h, e):
-    """``sigmoid(h)`` from ``e = exp(-|h|)``, already taken for the loss."""
-    r = 1 / (1 + e)
-    return tf.where(h >= 0, r, e * r)
-
-
-# Factors in (1, 2] whose product stays below each precision's largest value.
-MAX_FACTORS = {tf.float64: 1000, tf.float32: 120}
-# Logits per row up to which sigmoid_batch_losses beats sigmoid_row_losses under XLA
-# (float64, forward and gradient, 25 candidates, 2-core Xeon, 2026-12-05): 1 logit x 120
-# rows 9 vs 18 us, 2000 rows 128 vs 220; 5 x 200 76 vs 99; 7 x 200 128 vs 82; 10 x 200
-# 164 vs 106 (digits' sweep step 1342 -> 1190 us with row losses)
-BATCH_LOSS_MAX_LOGITS = 5
-
-
-@tf.custom_gradient
-def sigmoid_batch_losses(labels, h, unit):
-    """``[F, C]``: each candidate's sum over the batch rows that ``unit`` (``[F, B]``, 0 or
-    1) keeps of their mean sigmoid cross-entropy, with one logarithm per chunk of rows.
-
-    :func:`sigmoid_row_losses` with the rows' ``log1p(exp(-|h|))`` terms also taken as
-    the log of their product, in chunks of at most MAX_FACTORS factors: a batch of
-    152 rows and one logit costs one logarithm instead of 152 (XLA's float64
-    logarithm here: about 4 ns). A row of weight 0 contributes factors of 1. Equal
-    to the sum of TensorFlow's ``sigmoid_cross_entropy_with_logits`` to rounding.
-    """
-    k = tf.cast(tf.shape(h)[-1], h.dtype)
-    e = tf.exp(-tf.abs(h))
-    u = unit[:, None, :, None]
-    linear = tf.reduce_sum(u * (tf.nn.relu(h) - h * labels), [-2, -1])
-    rows = tf.reduce_prod(1 + u * e, -1)  # [F, C, B]
-    chunk = max(1, MAX_FACTORS[h.dtype] // h.shape[-1])
-    rows = tf.pad(rows, [[0, 0], [0, 0], [0, -tf.shape(rows)[-1] % chunk]], constant_values=1)
-    products = tf.reshape(rows, [tf.shape(rows)[0], tf.shape(rows)[1], -1, chunk])
-    loss = (linear + tf.reduce_sum(tf.math.log(tf.reduce_prod(products, -1)), -1)) / k
-
-    def grad(upstream):
-        return None, upstream[:, :, None, None] * u * (sigmoid(h, e) - labels) / k, None
-
-    return loss, grad
-
-
-def squared_norms(coefs):
-    """``[F, C]``: each candidate's ``||W||^2``."""
-    return tf.add_n([tf.reduce_sum(tf.square(W), axis=[2, 3]) for W in coefs])
 
 
 class SweepTrainer:
@@ -287,8 +183,8 @@ class SweepTrainer:
         weight ``bw`` is 0 or 1."""
         coefs, intercepts = weights or (self.coefs, self.intercepts)
         h = logits(coefs, intercepts, self.spec.activation, x)
-        labels = tf.cast(Y, self.dtype)[:, None]
-        if unit and self.spec.loss == "sigmoid" and h.shape[-1] <= BATCH_LOSS_MAX_LOGITS:
+        labels = rows_last(tf.cast(Y, self.dtype))[:, None]  # [F, 1, k, B]
+        if unit and self.spec.loss == "sigmoid" and h.shape[2] <= BATCH_LOSS_MAX_LOGITS:
             batch = sigmoid_batch_losses(tf.broadcast_to(labels, tf.shape(h)), h, bw)
         else:
             batch = tf.reduce_sum(bw[:, None, :] * sample_losses(self.spec.loss, labels, h),

@@ -55,7 +55,7 @@ TASK_CANDIDATES = 32
 # ... except in a short run (tasks padded to one shape): on two lanes, the task of the
 # lowest rates runs alone on one while the other takes the rest (breast cancer, 9 rates x 6
 # folds, 2-core Xeon, 2026-12-06: 5 + 5 rates warm 0.41-0.43 s, first 1.30 s; 3 + 3 + 3
-# 0.33-0.39 s, 1.16-1.25 s; with matrix-vector products, sweep.first_layer, 0.27-0.30 s
+# 0.33-0.39 s, 1.16-1.25 s; with matrix-vector products, sweep_model.first_layer, 0.27-0.30 s
 # against 5 + 5's 0.41-0.47 s, and on one thread 0.41-0.45 s against 0.46-0.49 s)
 SHORT_TASK_CANDIDATES = 18
 
