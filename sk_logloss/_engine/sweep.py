@@ -29,7 +29,6 @@ from .model import tf
 from .sweep_model import (
     BATCH_LOSS_MAX_LOGITS,
     logits,
-    rows_last,
     sample_losses,
     sigmoid_batch_losses,
     squared_norms,
@@ -54,7 +53,7 @@ class SweepData(NamedTuple):
     """The tensors of one run: X shared by every fold, and each fold's rows and weights."""
 
     X: object  # [n, d] the whole data
-    Y: object  # [n, k] int8 labels
+    Y: object  # [k, n] int8 labels, one row per logit (rows last, as the logits)
     rows: object  # [F, n_max] int32: fold f's training rows (into X), padded with 0
     w: object  # [F, n_max] their weights, 0 on padding
     n: object  # [F] training rows per fold
@@ -179,11 +178,12 @@ class SweepTrainer:
     # -- traced code ----------------------------------------------------------
     def objective(self, x, Y, bw, count, n, total_w, alpha, weights=None, unit=False):
         """``[F, C]`` objective estimates of a batch: :func:`.model.objective`, per candidate,
-        of the weights (or of ``weights``, ``(coefs, intercepts)``); ``unit``: every
-        weight ``bw`` is 0 or 1."""
+        of the weights (or of ``weights``, ``(coefs, intercepts)``), for the rows ``x``
+        (``[F, B, d]``) and their labels ``Y`` (``[k, F, B]``: each row's labels lie
+        along the rows, as the logits); ``unit``: every weight ``bw`` is 0 or 1."""
         coefs, intercepts = weights or (self.coefs, self.intercepts)
         h = logits(coefs, intercepts, self.spec.activation, x)
-        labels = rows_last(tf.cast(Y, self.dtype))[:, None]  # [F, 1, k, B]
+        labels = tf.transpose(tf.cast(Y, self.dtype), [1, 0, 2])[:, None]  # [F, 1, k, B]
         if unit and self.spec.loss == "sigmoid" and h.shape[2] <= BATCH_LOSS_MAX_LOGITS:
             batch = sigmoid_batch_losses(tf.broadcast_to(labels, tf.shape(h)), h, bw)
         else:
@@ -226,7 +226,7 @@ def take(data, order, i, dtype):
     rows = tf.gather(data.rows, local, batch_dims=1)
     bw = tf.gather(data.w, local, batch_dims=1) * tf.cast(valid, dtype)
     count = tf.reduce_sum(tf.cast(valid, dtype), axis=1)
-    return tf.gather(data.X, rows), tf.gather(data.Y, rows), bw, count
+    return tf.gather(data.X, rows), tf.gather(data.Y, rows, axis=1), bw, count
 
 
 def end_epoch(trainer, static, data, rules, st, loss, rate, running):
@@ -240,7 +240,7 @@ def end_epoch(trainer, static, data, rules, st, loss, rate, running):
         v.assign(tf.where(keep, v, s))
     best_score = st.best_score
     if static.early_stopping:
-        x, Y = tf.gather(data.X, data.val_rows), tf.gather(data.Y, data.val_rows)
+        x, Y = tf.gather(data.X, data.val_rows), tf.gather(data.Y, data.val_rows, axis=1)
         scored = moving_average(trainer).values if static.averaging else trainer.variables
         k = len(trainer.coefs)
         score = -trainer_objective_no_l2(trainer, x, Y, data.val_w, (scored[:k], scored[k:]))

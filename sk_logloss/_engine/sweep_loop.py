@@ -302,7 +302,7 @@ def _sweep_data(config, batches, pad):
     n = np.array([len(f.train) for f in folds], np.int32)
     F, early = len(folds), config.early_stopping
     return SweepData(
-        as_tensor(config.X), as_tensor(config.Y),
+        as_tensor(config.X), as_tensor(np.asarray(config.Y).T),
         tf.constant(_pad([f.train for f in folds], pad.rows, np.int32)),
         tf.constant(_pad([f.w_train for f in folds], pad.rows, dtype)),
         tf.constant(n), tf.constant(np.array(batches, np.int32)),
