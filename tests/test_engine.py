@@ -404,24 +404,30 @@ def _losses_and_gradients(fns, h, upstream, *args):
 
 @pytest.mark.parametrize("C, width", [(1, 1), (3, 1), (7, 1), (8, 1), (3, 4)])
 def test_sweep_first_layer_and_its_gradient_equal_numpys_products(C, width):
-    """The sweep's first layer, rows last (a matrix-vector product per grid point up to
-    GEMV_MAX_GRID grid points of one unit, else one batched product) and its gradient
-    for the weights, against NumPy's products of every candidate's rows and weights."""
-    from sk_logloss._engine.sweep_model import GEMV_MAX_GRID, first_layer
+    """The sweep's first layer with its intercepts, rows last (a matrix-vector product
+    per grid point up to GEMV_MAX_GRID grid points of one unit, else one batched
+    product whose gradient takes the intercepts' as a product too), and its gradients
+    for the weights and intercepts, against NumPy's products and sums over every
+    candidate's rows."""
+    from sk_logloss._engine.sweep_model import GEMV_MAX_GRID, logits
 
     assert GEMV_MAX_GRID == 7  # the cases above cross it
     rng = np.random.default_rng(C + width)
     x = rng.standard_normal((3, 50, 20))
     W = rng.standard_normal((3, C, 20, width))
+    b = rng.standard_normal((3, C, 1, width))
     upstream = rng.standard_normal((3, C, width, 50))
-    Wt = tf.Variable(W)
+    Wt, bt = tf.Variable(W), tf.Variable(b)
     with tf.GradientTape() as tape:
-        h = first_layer(tf.constant(x), Wt)
+        h = logits([Wt], [bt], "identity", tf.constant(x))
         total = tf.reduce_sum(h * upstream)
-    np.testing.assert_allclose(h.numpy(), np.einsum("fbd,fcdh->fchb", x, W), rtol=1e-12,
+    expected = np.einsum("fbd,fcdh->fchb", x, W) + np.swapaxes(b, 2, 3)
+    np.testing.assert_allclose(h.numpy(), expected, rtol=1e-12, atol=1e-13)
+    dW, db = tape.gradient(total, [Wt, bt])
+    np.testing.assert_allclose(dW.numpy(), np.einsum("fbd,fchb->fcdh", x, upstream),
+                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(db.numpy(), upstream.sum(-1)[:, :, None, :], rtol=1e-12,
                                atol=1e-13)
-    np.testing.assert_allclose(tape.gradient(total, Wt).numpy(),
-                               np.einsum("fbd,fchb->fcdh", x, upstream), rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])

@@ -28,6 +28,23 @@ def first_layer(x, W):
     return tf.einsum("fcdh,fbd->fchb", W, x)
 
 
+@tf.custom_gradient
+def batched_affine(x, W, b):
+    """``first_layer(x, W) + b`` as one batched product, rows last, whose gradient gives
+    the weights' and the intercepts' from one tensor: both as products (the intercepts'
+    with a column of ones), so XLA computes the logits' gradient once, not once for
+    the weights' product and again for a sum over the rows."""
+    F, C, d, k = W.shape
+
+    def grad(g):
+        g = tf.reshape(g, [F, C * k, -1])
+        dW = tf.transpose(tf.reshape(tf.matmul(g, x), [F, C, k, d]), [0, 1, 3, 2])
+        db = tf.reshape(tf.matmul(g, tf.ones_like(x[:, :, :1])), [F, C, 1, k])
+        return None, dW, db
+
+    return tf.einsum("fcdh,fbd->fchb", W, x) + rows_last(b), grad
+
+
 def rows_last(t):
     """``t`` with its last two axes swapped: ``[..., B, k]`` rows to ``[..., k, B]``."""
     return tf.linalg.matrix_transpose(t)
@@ -41,7 +58,11 @@ def logits(coefs, intercepts, activation_name, x):
     10 logits, 25 candidates: 998 -> 645 us against ``[F, C, B, k]``, 2-core Xeon).
     """
     act = activation(activation_name)
-    h = first_layer(x, coefs[0]) + rows_last(intercepts[0])
+    W, b = coefs[0], intercepts[0]
+    if W.shape[-1] == 1 and W.shape[1] <= GEMV_MAX_GRID:
+        h = first_layer(x, W) + rows_last(b)
+    else:
+        h = batched_affine(x, tf.convert_to_tensor(W), tf.convert_to_tensor(b))
     for W, b in zip(coefs[1:], intercepts[1:]):
         h = tf.einsum("fcio,fcib->fcob", W, act(h)) + rows_last(b)
     return h
