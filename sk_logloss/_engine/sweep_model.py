@@ -17,20 +17,22 @@ from .model import activation, tf
 GEMV_MAX_GRID = 7
 
 
-def first_layer(x, W):
+def first_layer(x, W, b):
     """``[F, C, h, B]``: the rows ``x`` (``[F, B, d]``) times each candidate's first
-    weights ``W`` (``[F, C, d, h]``), rows last (:func:`logits`); a matrix-vector
-    product per grid point where the layer has one unit and the grid points are few
-    (:data:`GEMV_MAX_GRID`)."""
+    weights ``W`` (``[F, C, d, h]``) plus its intercepts ``b``, rows last
+    (:func:`logits`): a matrix-vector product per grid point where the layer has one
+    unit and the grid points are few (:data:`GEMV_MAX_GRID`), else one batched
+    product (:func:`batched_affine`)."""
     C, width = W.shape[1], W.shape[-1]
     if width == 1 and C <= GEMV_MAX_GRID:  # unstacked, not sliced: fewer kernels to compile
-        return tf.stack([rows_last(tf.matmul(x, w)) for w in tf.unstack(W, axis=1)], axis=1)
-    return tf.einsum("fcdh,fbd->fchb", W, x)
+        return (tf.stack([rows_last(tf.matmul(x, w)) for w in tf.unstack(W, axis=1)], axis=1)
+                + rows_last(b))
+    return batched_affine(x, tf.convert_to_tensor(W), tf.convert_to_tensor(b))
 
 
 @tf.custom_gradient
 def batched_affine(x, W, b):
-    """``first_layer(x, W) + b`` as one batched product, rows last, whose gradient gives
+    """``x`` times ``W`` plus ``b`` as one batched product, rows last, whose gradient gives
     the weights' and the intercepts' from one tensor: both as products (the intercepts'
     with a column of ones), so XLA computes the logits' gradient once, not once for
     the weights' product and again for a sum over the rows."""
@@ -54,15 +56,12 @@ def logits(coefs, intercepts, activation_name, x):
     """``[F, C, k, B]`` outputs of every candidate for its fold's rows ``x`` (``[F, B, d]``).
 
     The rows come last: the products then run as ``[k, d] x [d, B]`` per candidate,
-    and the loss's sums over a row's k logits run along rows in memory (digits' step,
-    10 logits, 25 candidates: 998 -> 645 us against ``[F, C, B, k]``, 2-core Xeon).
+    and the loss's sums over a row's k logits run along rows in memory (a probe of
+    digits' step, 10 logits, 25 candidates: 998 -> 645 us against ``[F, C, B, k]``,
+    2-core Xeon).
     """
     act = activation(activation_name)
-    W, b = coefs[0], intercepts[0]
-    if W.shape[-1] == 1 and W.shape[1] <= GEMV_MAX_GRID:
-        h = first_layer(x, W) + rows_last(b)
-    else:
-        h = batched_affine(x, tf.convert_to_tensor(W), tf.convert_to_tensor(b))
+    h = first_layer(x, coefs[0], intercepts[0])
     for W, b in zip(coefs[1:], intercepts[1:]):
         h = tf.einsum("fcio,fcib->fcob", W, act(h)) + rows_last(b)
     return h
