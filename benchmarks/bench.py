@@ -561,8 +561,10 @@ def scenario_l(args):
     print("\n(l) learning-rate sweep, 9 rates from 0.001 to 0.1, same folds, random_state=0, "
           "standardized X; 'warm' is a second fit in the process; GridSearchCV over our "
           "learning_rate, and over MLPClassifier(hidden_layer_sizes=())'s learning_rate_init "
-          "(issue 23's targets: warm 10x, 3x, 5x; first 3x on breast cancer); last: "
-          "precision='float32' (opt-in, not the default), warm")
+          "(issue 23's targets: warm 10x, 3x, 5x; first 3x on breast cancer); the default "
+          "precision='auto' trains a long sweep (digits, 20,000 x 100) in float32 and refits in "
+          "float64, so its score diff to GridSearchCV's float64 fits is float32's rounding; last: "
+          "precision='float32' for every sweep and its refit, warm")
     print(f"  {'data':<24}{'CV first':>10}{'CV warm':>9}{'GridSearchCV':>14}{'x (warm)':>9}"
           f"{'MLP search':>12}{'x first':>9}{'x warm':>8}{'LogRegCV':>10}{'max score diff':>16}"
           f"{'float32 warm':>14}{'x':>6}")

@@ -362,3 +362,48 @@ def test_float32_sweep_refuses_weights_beyond_its_range(cancer):
     with pytest.raises(ValueError, match="sample_weight has values beyond float32's range"):
         LogLossClassifierCV(learning_rates=2, cv=3, precision="float32").fit(X, y,
                                                                             sample_weight=w)
+
+
+def test_a_long_sweep_of_float64_x_trains_its_candidates_in_float32_and_refits_in_float64(
+        cancer, monkeypatch):
+    """precision="auto": a sweep long enough (FLOAT32_SWEEP_WORK, lowered here) trains a
+    float64 X's candidates as precision="float32" does, so its scores are GridSearchCV's
+    over LogLossClassifier(precision="float32"); the refit is LogLossClassifier()'s own
+    float64 fit of the best grid point, bit for bit. A short sweep keeps float64."""
+    from sk_logloss import _classifier_cv
+
+    X, y = cancer
+    short = LogLossClassifierCV(learning_rates=RATES, random_state=0).fit(X, y)
+    assert_same_search(short, grid_search(X, y, {}), X)
+    monkeypatch.setattr(_classifier_cv, "FLOAT32_SWEEP_WORK", 0)
+    auto = LogLossClassifierCV(learning_rates=RATES, random_state=0).fit(X, y)
+    ref32 = grid_search(X, y, {"precision": "float32"})
+    for k in range(auto.n_splits_):
+        key = f"split{k}_test_score"
+        np.testing.assert_allclose(auto.cv_results_[key], ref32.cv_results_[key], rtol=0,
+                                   atol=TOL32)
+        assert np.abs(auto.cv_results_[key] - short.cv_results_[key]).max() > 1e-9  # not float64's
+    assert auto.best_index_ == ref32.best_index_
+    assert auto.coefs_[0].dtype == np.float64
+    plain = LogLossClassifier(random_state=0, **auto.best_params_).fit(X, y)
+    for ours, theirs in zip(auto.coefs_ + auto.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_long_sweep_beyond_float32s_range_keeps_float64_under_auto(cancer, monkeypatch):
+    """precision="auto" trains a long sweep in float32 only where X and the weights fit:
+    a weight beyond float32's range keeps float64 (no error, unlike precision="float32")."""
+    from sk_logloss import _classifier_cv
+
+    X, y = cancer
+    w = np.ones(len(y))
+    w[0] = 1e39
+    monkeypatch.setattr(_classifier_cv, "FLOAT32_SWEEP_WORK", 0)
+    search = {"learning_rates": 2, "cv": 3, "max_iter": 20, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        auto = LogLossClassifierCV(**search).fit(X, y, sample_weight=w)
+        ref = LogLossClassifierCV(precision="float64", **search).fit(X, y, sample_weight=w)
+    for k in range(3):
+        np.testing.assert_array_equal(auto.cv_results_[f"split{k}_test_score"],
+                                      ref.cv_results_[f"split{k}_test_score"])

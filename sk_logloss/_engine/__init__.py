@@ -12,8 +12,9 @@ Modules, in the order a fit meets them:
 - ``streaming``: epochs over X too large to share;
 - ``lbfgs``: full-batch L-BFGS;
 - ``host``: permutations and arrays shared with TensorFlow;
-- ``sweep``, ``sweep_loop``: LogLossClassifierCV's candidates on leading
-  ``[fold, grid point]`` axes, traced and from the host.
+- ``sweep``, ``sweep_model``, ``sweep_loop``: LogLossClassifierCV's candidates on
+  leading ``[fold, grid point]`` axes: traced, their logits and losses, and from the
+  host (``lanes``: a run's tasks two at a time).
 
 Importing this package loads nothing; the modules other than ``types`` load
 TensorFlow.

@@ -40,10 +40,16 @@ def min_tasks(config, members):
     C, epochs = np.asarray(config.rates).shape
     rows = sum(len(config.folds[i].train) for i in members)
     sizes = config.spec.layer_sizes
-    per_row = sum(a * b for a, b in itertools.pairwise(sizes))
-    if C * epochs * rows * per_row < LANE_WORK:
+    if products(C, epochs, rows, sizes) < LANE_WORK:
         return 1
     return LANES + 1 if sizes[1] == 1 else LANES
+
+
+def products(grid_points, epochs, rows, layer_sizes):
+    """Multiply-adds of a run's products at most: ``grid_points`` candidates on each of
+    ``rows`` training rows (summed over its folds) for ``epochs``, each row meeting every
+    weight of ``layer_sizes`` once."""
+    return grid_points * epochs * rows * sum(a * b for a, b in itertools.pairwise(layer_sizes))
 
 
 def usable_threads():
