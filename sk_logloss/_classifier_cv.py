@@ -581,7 +581,7 @@ shuffle : see LogLossClassifier
         layer_sizes = (X.shape[1], *base._hidden_sizes(), Y.shape[1])
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
             "sigmoid")
-        dtype = self._sweep_dtype(X, folds, layer_sizes, len(grid))
+        dtype = self._sweep_dtype(base, X, folds, layer_sizes, len(grid))
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
                          freeze_params(opt_params), dtype.name, sparse=False, loss=loss)
         rng = make_rng(self.random_state)
@@ -624,23 +624,21 @@ shuffle : see LogLossClassifier
         )
         return config, fold_classes, seed
 
-    def _sweep_dtype(self, X, folds, layer_sizes, n_grid):
+    def _sweep_dtype(self, base, X, folds, layer_sizes, n_grid):
         """The dtype the candidates train in: ``precision``, "auto" being X's own as for a
         plain fit, except for a long sweep of float64 X (:data:`FLOAT32_SWEEP_WORK`), which
         trains on a float32 copy where X and the folds' weights fit float32's range (the
         refit still trains in X's dtype)."""
         from ._engine.lanes import products
 
-        dtype = self._base()._training_dtype(X)
+        dtype = base._training_dtype(X)
         if self.precision != "auto" or dtype != np.float64:
             return dtype
         rows = sum(len(train) for train, _ in folds)
         if products(n_grid, self.max_iter, rows, layer_sizes) < FLOAT32_SWEEP_WORK:
             return dtype
-        try:
-            for a in (X, *(w for _, w in folds)):
-                as_precision(a, np.float32)
-        except ValueError:  # beyond float32's range: X's own dtype, silently ("auto")
+        largest = max(X.max(initial=0), -X.min(initial=0), *(w.max(initial=0) for _, w in folds))
+        if largest > np.finfo(np.float32).max:  # beyond float32's range: X's own, silently
             return dtype
         return np.dtype(np.float32)
 
