@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _xla_cores
 from .._backend import first_xla_compile, inline_executor
 from .._network import objective as numpy_objective
 from . import early_stopping, epochs, rules, streaming
@@ -164,8 +165,10 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
         if config.shuffle:  # always [per_call, rows]: a new shape would recompile under XLA
             orders = np.zeros((per_call, rows), np.int32)
             orders[:k, :n] = epoch_orders(config.seed, config.epoch0 + done, k, n)
-        end = run(data, validation, epochs.Call(tf.constant(orders), tf.constant(k),
-                                                tf.constant(rates)), epoch_rules, state)
+        args = (data, validation, epochs.Call(tf.constant(orders), tf.constant(k),
+                                              tf.constant(rates)), epoch_rules, state)
+        with _xla_cores.compiling(run, args) if path.xla else contextlib.nullcontext():
+            end = run(*args)
         state, status, ran = end.state, Status(int(end.status)), int(end.epoch)
         used = end.rates.numpy()
         if status == Status.DIVERGED:  # its last epoch: undone, and not recorded

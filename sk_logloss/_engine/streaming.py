@@ -1,7 +1,10 @@
 """Streaming: epochs over an X too large to share, in host-shuffled chunks of one reused buffer."""
 
+import contextlib
+
 import numpy as np
 
+from .. import _xla_cores
 from . import early_stopping, rules
 from .batches import Batch, all_rows_signature
 from .host import aligned_empty, as_tensor, epoch_orders, weight_sum
@@ -88,7 +91,9 @@ def run(trainer, config, xla, template, alpha, validation, epoch_rules, state, r
             np.take(X, idx, axis=0, out=bx[:m])
             np.take(Y, idx, axis=0, out=by[:m])
             np.take(w, idx, out=bw[:m])
-            acc += float(chunk(*buffers, template, alpha, tf.constant(m), n_rows, total_w))
+            args = (*buffers, template, alpha, tf.constant(m), n_rows, total_w)
+            with _xla_cores.compiling(chunk, args) if xla else contextlib.nullcontext():
+                acc += float(chunk(*args))
         loss = tf.constant(acc / n, trainer.dtype)
         score, state, status = end(loss, rate, validation, epoch_rules, state)
         status = Status(int(status))

@@ -15,12 +15,14 @@ is a plain fit's, in another summation order: a candidate's weights match its ow
 rounding.
 """
 
+import contextlib
 import itertools
 import threading
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import _xla_cores
 from .._backend import run_with_captures, runs_with_captures, trace
 from .._optimizers import build_optimizer
 from . import update
@@ -356,9 +358,10 @@ def call(trainer, static, xla, args):
     fn = owner.function(static, xla)
     if fn.experimental_get_tracing_count() == 0:
         trace(fn, *args)
-    if owner is not trainer:
-        concrete = fn.get_concrete_function(*args)
-        if runs_with_captures(concrete):
-            return run_with_captures(concrete, args, trainer.captures(concrete))
-        fn = trainer.function(static, xla)  # a TensorFlow without it: a trace of its own
-    return fn(*args)
+    with _xla_cores.compiling(fn, args) if xla else contextlib.nullcontext():
+        if owner is not trainer:
+            concrete = fn.get_concrete_function(*args)
+            if runs_with_captures(concrete):
+                return run_with_captures(concrete, args, trainer.captures(concrete))
+            fn = trainer.function(static, xla)  # a TensorFlow without it: a trace of its own
+        return fn(*args)
