@@ -123,3 +123,20 @@ def test_xla_starts_its_thread_pools_before_a_compilation_on_one_core():
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == "0"
+
+
+@multicore
+def test_a_refused_narrowing_compiles_as_xla_would(monkeypatch):
+    mask, calls = os.sched_getaffinity(0), []
+    real = os.sched_setaffinity
+
+    def refuse_one_core(pid, cpus):
+        calls.append(set(cpus))
+        if len(cpus) == 1:
+            raise PermissionError("not here")
+        real(pid, cpus)
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse_one_core)
+    with _xla_cores._one_core():
+        assert os.sched_getaffinity(0) == mask
+    assert os.sched_getaffinity(0) == mask and len(calls[0]) == 1
