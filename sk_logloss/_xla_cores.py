@@ -28,11 +28,11 @@ CAN_NARROW = hasattr(os, "sched_setaffinity") and os.path.isdir(_TASKS)
 
 
 @contextlib.contextmanager
-def compiling(function, args):
-    """Meanwhile, a call of XLA-compiled ``function`` on ``args``: if it is the first on
-    these shapes (the call that compiles), its loops are planned for one core."""
-    key = (function, _shapes(args))
-    if not CAN_NARROW or key in _SEEN:
+def compiling(function, args, xla):
+    """Meanwhile, a call of ``function`` on ``args``: if it is XLA-compiled (``xla``) and the
+    first call on these shapes (the call that compiles), its loops are planned for one core."""
+    key = (function, _shapes(args)) if xla and CAN_NARROW else None
+    if key is None or key in _SEEN:
         yield
         return
     with _one_core():

@@ -63,11 +63,14 @@ def test_only_a_call_on_new_shapes_narrows(monkeypatch):
         return x
 
     for rows in (5, 5, 6, 5):
-        with _xla_cores.compiling(function, (np.zeros((rows, 3)), tf.zeros([2]))):
+        with _xla_cores.compiling(function, (np.zeros((rows, 3)), tf.zeros([2])), True):
             pass
     assert len(narrowed) == 2
-    with _xla_cores.compiling(lambda x: x, (np.zeros((5, 3)), tf.zeros([2]))):
+    with _xla_cores.compiling(lambda x: x, (np.zeros((5, 3)), tf.zeros([2])), True):
         pass  # another function: its own compilation
+    assert len(narrowed) == 3
+    with _xla_cores.compiling(lambda x: x, (np.zeros((7, 3)),), False):
+        pass  # not XLA-compiled: nothing to plan
     assert len(narrowed) == 3
 
 

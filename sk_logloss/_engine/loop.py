@@ -167,7 +167,7 @@ def _run_in_graph(trainer, config, path, data, validation, epoch_rules, state, l
             orders[:k, :n] = epoch_orders(config.seed, config.epoch0 + done, k, n)
         args = (data, validation, epochs.Call(tf.constant(orders), tf.constant(k),
                                               tf.constant(rates)), epoch_rules, state)
-        with _xla_cores.compiling(run, args) if path.xla else contextlib.nullcontext():
+        with _xla_cores.compiling(run, args, path.xla):
             end = run(*args)
         state, status, ran = end.state, Status(int(end.status)), int(end.epoch)
         used = end.rates.numpy()

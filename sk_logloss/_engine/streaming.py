@@ -1,7 +1,5 @@
 """Streaming: epochs over an X too large to share, in host-shuffled chunks of one reused buffer."""
 
-import contextlib
-
 import numpy as np
 
 from .. import _xla_cores
@@ -92,7 +90,7 @@ def run(trainer, config, xla, template, alpha, validation, epoch_rules, state, r
             np.take(Y, idx, axis=0, out=by[:m])
             np.take(w, idx, out=bw[:m])
             args = (*buffers, template, alpha, tf.constant(m), n_rows, total_w)
-            with _xla_cores.compiling(chunk, args) if xla else contextlib.nullcontext():
+            with _xla_cores.compiling(chunk, args, xla):
                 acc += float(chunk(*args))
         loss = tf.constant(acc / n, trainer.dtype)
         score, state, status = end(loss, rate, validation, epoch_rules, state)

@@ -15,7 +15,6 @@ is a plain fit's, in another summation order: a candidate's weights match its ow
 rounding.
 """
 
-import contextlib
 import itertools
 import threading
 from typing import NamedTuple
@@ -358,7 +357,7 @@ def call(trainer, static, xla, args):
     fn = owner.function(static, xla)
     if fn.experimental_get_tracing_count() == 0:
         trace(fn, *args)
-    with _xla_cores.compiling(fn, args) if xla else contextlib.nullcontext():
+    with _xla_cores.compiling(fn, args, xla):
         if owner is not trainer:
             concrete = fn.get_concrete_function(*args)
             if runs_with_captures(concrete):
