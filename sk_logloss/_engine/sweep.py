@@ -226,7 +226,9 @@ def take(data, order, i, dtype):
     local = tf.gather(order, tf.minimum(pos, tf.shape(order)[1] - 1), batch_dims=1)
     rows = tf.gather(data.rows, local, batch_dims=1)
     bw = tf.gather(data.w, local, batch_dims=1) * tf.cast(valid, dtype)
-    count = tf.reduce_sum(tf.cast(valid, dtype), axis=1)
+    # the valid slots' count, sum(valid) as arithmetic: no reduction to compile
+    count = tf.cast(tf.clip_by_value(tf.minimum(data.batch, data.n - i * data.batch), 0,
+                                     tf.shape(slot)[0]), dtype)
     return tf.gather(data.X, rows), tf.gather(data.Y, rows, axis=1), bw, count
 
 
