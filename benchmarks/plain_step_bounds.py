@@ -11,7 +11,11 @@ it), against NumPy where NumPy does the same work:
    this shape) against one fused loop of 64 rank-one updates, which XLA vectorizes;
 2. the weight gradient ``[64, 200] x [200, 10]``: Eigen, either way round, against 200
    outer products in one fused loop;
-3. the loss value's ``log1p(exp(-|z|))`` over 2,000 logits: XLA against NumPy;
+3. the loss value's ``log1p(exp(-|z|))`` over 2,000 logits in the step's own form (each
+   row's mean, their weighted sum, with the gradient: the loss with ``log1p`` less the loss
+   without it), and
+   alone in one sum over every logit, a loop XLA vectorizes otherwise (session 33's figure,
+   about twice the step's): XLA against NumPy;
 4. the batch's row gather from 1,437 rows: XLA against NumPy's ``take``;
 5. whether XLA runs a loop body's independent kernels at once: process CPU time against
    wall time for six independent ``log1p`` kernels a step (a ratio near 1: one core);
@@ -45,6 +49,8 @@ X = tf.constant(RNG.standard_normal((200, 64)), DT)
 W = tf.constant(RNG.standard_normal((64, 10)), DT)
 G = tf.constant(RNG.standard_normal((200, 10)), DT)
 Z = tf.constant(RNG.standard_normal((200, 10)), DT)
+Y = tf.constant(RNG.random((200, 10)) < 0.1, DT)  # one-hot-like labels
+ROW_W = tf.constant(RNG.random(200), DT)
 X_ALL = tf.constant(RNG.standard_normal((1437, 64)), DT)
 ORDER = tf.constant(RNG.permutation(1437)[:200].astype(np.int32))
 
@@ -122,14 +128,28 @@ def products():
     return rows
 
 
+def engine_loss(z, log1p):
+    """The loss value as a step computes it: TensorFlow's sigmoid cross-entropy (``log1p`` in
+    place of its ``tf.math.log1p``), each row's mean over its 10 logits, their weighted sum."""
+    relu, e = tf.nn.relu(z), tf.exp(-tf.abs(z))
+    return tf.reduce_sum(ROW_W * tf.reduce_mean(relu - z * Y + log1p(e), axis=1))
+
+
 def loss_and_gather():
-    def loss(s):
+    def step_loss(log1p):
+        def body(s):  # with its gradient, as a step has it: exp(-|z|) is a kernel of its own
+            z, acc = s
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                value = engine_loss(z, log1p)
+            return z - 1e-12 * tape.gradient(value, z), acc + value
+        return body
+
+    loss, exp_only = step_loss(tf.math.log1p), step_loss(tf.identity)
+
+    def log1p_alone(s):  # as session 33 timed it: one sum over every logit
         z, acc = s
         return z * (1 + 1e-12), acc + tf.reduce_sum(tf.math.log1p(tf.exp(-tf.abs(z))))
-
-    def exp_only(s):
-        z, acc = s
-        return z * (1 + 1e-12), acc + tf.reduce_sum(tf.exp(-tf.abs(z)))
 
     def gather(s):
         i, _ = s
@@ -138,8 +158,9 @@ def loss_and_gather():
     npZ, npX, order = Z.numpy(), X_ALL.numpy(), ORDER.numpy()
     zero = tf.zeros([], DT)
     return [
-        ("loss value log1p(exp(-|z|)), XLA", loop_us(loss, (Z, zero))),
-        ("  of which exp(-|z|) and the loop", loop_us(exp_only, (Z, zero))),
+        ("loss value and gradient, XLA", loop_us(loss, (Z, zero))),
+        ("  the same without log1p", loop_us(exp_only, (Z, zero))),
+        ("  log1p(exp(-|z|)) alone, summed", loop_us(log1p_alone, (Z, zero))),
         ("loss value, NumPy", numpy_us(lambda: np.log1p(np.exp(-np.abs(npZ))).sum())),
         ("row gather, XLA", loop_us(gather, (0, X))),
         ("row gather, NumPy take", numpy_us(lambda: npX.take(order, axis=0))),
@@ -216,12 +237,15 @@ def main():
         print(f"  digits search, rate {rate:.4f}: epochs {counts}")
     us = dict(parts)
     floor = (us["forward, Eigen (tf.matmul)"] + us["gradient G^T X, Eigen"]
-             + us["loss value log1p(exp(-|z|)), XLA"] - us["  of which exp(-|z|) and the loop"]
+             + us["loss value and gradient, XLA"] - us["  the same without log1p"]
              + us["row gather, XLA"])
     print(f"  {steps} steps (refit not counted) x {floor:.1f} us (both products, log1p, gather) "
           f"= {steps * floor / 1e6:.1f} s before any other part of a step")
-    print(f"  GridSearchCV(MLPClassifier(hidden_layer_sizes=())), the same search: "
-          f"{mlp_search():.2f} s")
+    mlp = mlp_search()
+    print(f"  GridSearchCV(MLPClassifier(hidden_layer_sizes=())), the same search: {mlp:.2f} s: "
+          f"{mlp / steps * 1e6:.1f} us a step, {mlp / steps * 1e6 - floor:.1f} us beside the parts "
+          f"above for everything else a step does (exp, the loss's gradient, Adam, the rest; "
+          f"benchmarks/plain_step_profile.py)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,103 @@
+"""Where a plain digits fit's XLA step goes, kernel by kernel (issue 22).
+
+    python benchmarks/plain_step_profile.py    # about 20 s
+
+Runs a default LogLossClassifier fit on the standardized training rows of benchmark (m)'s
+first digits fold (1,437 rows: 250 epochs of 8 steps, ``tol=0``) once to compile, then profiles a second fit with TensorFlow's profiler, XLA
+tracing each kernel (thunk) it runs (``--xla_cpu_enable_xprof_traceme``, set here before
+TensorFlow loads). Prints the mean time of each kernel the loop runs once a step, largest
+first, and their sum (the profiler may drop events of a long run; means are over those kept);
+XLA's trace points cost about 0.7 us a kernel, profiler or not, so the sum exceeds the
+step of a fit compiled without them, which a child process times first.
+"""
+
+import collections
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+EPOCHS, STEPS_PER_EPOCH = 250, 8
+TIMED_FIT = f"""
+import time, warnings
+warnings.simplefilter("ignore")
+from sklearn.datasets import load_digits
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+from sk_logloss import LogLossClassifier
+X, y = load_digits(return_X_y=True)
+train = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))[0]
+X, y = StandardScaler().fit_transform(X[train]), y[train]
+model = LogLossClassifier(random_state=0, tol=0, max_iter={EPOCHS})
+model.fit(X, y)
+start = time.perf_counter()
+model.fit(X, y)
+print((time.perf_counter() - start) / {EPOCHS * STEPS_PER_EPOCH} * 1e6)
+"""
+UNTRACED_US = float(subprocess.run([sys.executable, "-c", TIMED_FIT], capture_output=True,
+                                   text=True, check=True).stdout.split()[-1])
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_cpu_enable_xprof_traceme=true").strip()
+
+import tensorflow as tf
+from sklearn.datasets import load_digits
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+from sk_logloss import LogLossClassifier
+
+
+def kernel_times(path):
+    """``{kernel: (count, seconds)}`` of the XLA kernels in the profile under ``path``."""
+    space = xplane_pb2.XSpace()
+    with open(glob.glob(os.path.join(path, "plugins", "profile", "*", "*.xplane.pb"))[0], "rb") as f:
+        space.ParseFromString(f.read())
+    times = collections.defaultdict(lambda: [0, 0])
+    for plane in space.planes:
+        for line in plane.lines:
+            if "Eigen" not in line.name:  # XLA's kernels run on its Eigen pool's threads
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                if name.startswith(("ThunkExecutor", "while", "end: ")):
+                    continue
+                times[name][0] += 1
+                times[name][1] += event.duration_ps * 1e-12
+    return times
+
+
+def main():
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    train = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))[0]
+    X, y = StandardScaler().fit_transform(X[train]), y[train]  # a search's fold: 8 batches
+    model = LogLossClassifier(random_state=0, tol=0, max_iter=EPOCHS)
+    model.fit(X, y)  # compiles
+    steps = EPOCHS * STEPS_PER_EPOCH
+    start = time.perf_counter()
+    model.fit(X, y)
+    print(f"TensorFlow {tf.__version__}; digits, {steps} steps; a step compiled without trace "
+          f"points: {UNTRACED_US:.1f} us; with them: {(time.perf_counter() - start) / steps * 1e6:.1f}"
+          f" us; profiled, per step:")
+    with tempfile.TemporaryDirectory() as path:
+        tf.profiler.experimental.start(path)
+        model.fit(X, y)
+        tf.profiler.experimental.stop()
+        times = kernel_times(path)
+    # the loop body's kernels run once a step; the profiler may drop some events, so each
+    # kernel's time is its mean over the events kept
+    most = max(count for count, _ in times.values())
+    per_step = {name: seconds / count * 1e6 for name, (count, seconds) in times.items()
+                if count >= most / 2}
+    for name, us in sorted(per_step.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<40}{us:8.2f} us")
+    print(f"  {'sum of the step kernels':<40}{sum(per_step.values()):8.2f} us")
+
+
+if __name__ == "__main__":
+    main()
