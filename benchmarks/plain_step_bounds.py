@@ -13,16 +13,18 @@ it), against NumPy where NumPy does the same work:
    outer products in one fused loop;
 3. the loss value's ``log1p(exp(-|z|))`` over 2,000 logits in the step's own form (each
    row's mean, their weighted sum, with the gradient: the loss with ``log1p`` less the loss
-   without it), and
-   alone in one sum over every logit, a loop XLA vectorizes otherwise (session 33's figure,
-   about twice the step's): XLA against NumPy;
+   without it), and alone in one sum over every logit, a loop XLA vectorizes otherwise
+   (session 33's figure, about twice the step's): XLA against NumPy;
 4. the batch's row gather from 1,437 rows: XLA against NumPy's ``take``;
-5. whether XLA runs a loop body's independent kernels at once: process CPU time against
+5. the rest of a step, each part alone: Adam's update, and one more small kernel in a loop
+   body (the step has 19 more besides Adam's: counts, sums, gathers, copies);
+6. whether XLA runs a loop body's independent kernels at once: process CPU time against
    wall time for six independent ``log1p`` kernels a step (a ratio near 1: one core);
-6. the steps of benchmark (m)'s digits search at the defaults (9 rates x 5 folds, each fit's
-   epochs x its batches), and what the parts above that no change may avoid (the two Eigen
-   products, the loss value's ``log1p``, the gather) cost over that many steps, against
-   benchmark (m)'s GridSearchCV over MLPClassifier(hidden_layer_sizes=()) in this run.
+7. the steps of benchmark (m)'s digits search at the defaults (9 rates x 5 folds, each fit's
+   epochs x its batches); what the parts that no change may avoid (the two Eigen products,
+   the loss value's ``log1p``, the gather) cost over that many steps; what every part of a
+   step, each alone, costs; and benchmark (m)'s GridSearchCV over
+   MLPClassifier(hidden_layer_sizes=()) in this run.
 
 Each loop compiles as the engine compiles its own, planned for one core
 (``sk_logloss._xla_cores.compiling``): unplanned, XLA splits a 2,000-element ``log1p`` over
@@ -51,6 +53,11 @@ G = tf.constant(RNG.standard_normal((200, 10)), DT)
 Z = tf.constant(RNG.standard_normal((200, 10)), DT)
 Y = tf.constant(RNG.random((200, 10)) < 0.1, DT)  # one-hot-like labels
 ROW_W = tf.constant(RNG.random(200), DT)
+SMALL = tf.constant(RNG.random(64), DT)
+# a default digits step's kernels besides the two products, the loss value, the X gather, exp,
+# the loss's gradient and Adam's 10 (counts, sums, gathers of labels and weights, copies; 35 in
+# all in benchmarks/plain_step_profile_session34_cpu.log)
+SMALL_KERNELS = 19
 X_ALL = tf.constant(RNG.standard_normal((1437, 64)), DT)
 ORDER = tf.constant(RNG.permutation(1437)[:200].astype(np.int32))
 
@@ -167,6 +174,36 @@ def loss_and_gather():
     ]
 
 
+def rest_of_step():
+    """The rest of a step, each part alone in a compiled loop: Adam's update of the ``[64, 10]``
+    weights and ``[10]`` intercepts (Keras' formula), and one more small kernel in a loop body
+    (a chain of 40 small reductions against none, per reduction)."""
+    def adam(s):
+        t, *pairs = s
+        t = t + 1.0
+        rate = 1e-3 * tf.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        out = [t]
+        for v, m, u in zip(*[iter(pairs)] * 3):
+            g = v * 1e-3  # a gradient that depends on the weights
+            m = m + (g - m) * 0.1
+            u = u + (g * g - u) * 0.001
+            out += [v - m * rate / (tf.sqrt(u) + 1e-7), m, u]
+        return tuple(out)
+
+    def chain(k):
+        def body(r):
+            for _ in range(k):
+                r = SMALL * (1 + 1e-9 * tf.reduce_sum(r))
+            return r * (1 - 1e-12)
+        return body
+
+    b = tf.constant(RNG.standard_normal(10), DT)
+    state = (tf.zeros([], DT), W, W * 0, W * 0, b, b * 0, b * 0)
+    kernels = (loop_us(chain(40), SMALL, steps=20000) - loop_us(chain(0), SMALL, steps=20000)) / 40
+    return [("Adam's update, alone", loop_us(adam, state)),
+            ("one more small kernel in a loop body", kernels)]
+
+
 def concurrency():
     """CPU seconds over wall seconds while a loop runs six independent kernels a step."""
     a = tf.constant(RNG.random(20000), DT)
@@ -228,7 +265,7 @@ def mlp_search():
 def main():
     bench.blas_report()
     print(f"TensorFlow {tf.__version__}; per step, float64, best of 3")
-    parts = products() + loss_and_gather()
+    parts = products() + loss_and_gather() + rest_of_step()
     for name, us in parts:
         print(f"  {name:<40}{us:8.2f} us")
     print(f"  {'loop body kernels: CPU / wall time':<40}{concurrency():8.2f}")
@@ -241,11 +278,16 @@ def main():
              + us["row gather, XLA"])
     print(f"  {steps} steps (refit not counted) x {floor:.1f} us (both products, log1p, gather) "
           f"= {steps * floor / 1e6:.1f} s before any other part of a step")
+    # each part of a step alone: the four above, exp with the loss's gradient (the loss loop
+    # without log1p), Adam, and the step's other small kernels
+    every = (floor + us["  the same without log1p"] + us["Adam's update, alone"]
+             + SMALL_KERNELS * us["one more small kernel in a loop body"])
+    print(f"  every part of a step alone: {every:.1f} us (the four above, exp and the loss's "
+          f"gradient, Adam, {SMALL_KERNELS} small kernels): {steps * every / 1e6:.1f} s")
     mlp = mlp_search()
     print(f"  GridSearchCV(MLPClassifier(hidden_layer_sizes=())), the same search: {mlp:.2f} s: "
-          f"{mlp / steps * 1e6:.1f} us a step, {mlp / steps * 1e6 - floor:.1f} us beside the parts "
-          f"above for everything else a step does (exp, the loss's gradient, Adam, the rest; "
-          f"benchmarks/plain_step_profile.py)")
+          f"{mlp / steps * 1e6:.1f} us a step, {mlp / steps * 1e6 - floor:.1f} us beside the four "
+          f"parts for everything else a step does (benchmarks/plain_step_profile.py)")
 
 
 if __name__ == "__main__":
