@@ -2,13 +2,14 @@
 
     python benchmarks/plain_step_profile.py    # about 20 s
 
-Runs a default LogLossClassifier fit on the standardized training rows of benchmark (m)'s
-first digits fold (1,437 rows: 250 epochs of 8 steps, ``tol=0``) once to compile, then profiles a second fit with TensorFlow's profiler, XLA
-tracing each kernel (thunk) it runs (``--xla_cpu_enable_xprof_traceme``, set here before
-TensorFlow loads). Prints the mean time of each kernel the loop runs once a step, largest
-first, and their sum (the profiler may drop events of a long run; means are over those kept);
-XLA's trace points cost about 0.7 us a kernel, profiler or not, so the sum exceeds the
-step of a fit compiled without them, which a child process times first.
+Fits a default LogLossClassifier (250 epochs, ``tol=0``) on the standardized training
+rows of benchmark (m)'s first digits fold (1,437 rows: 8 steps an epoch) once to compile,
+then profiles a second fit with TensorFlow's profiler, XLA tracing each kernel (thunk) it
+runs (``--xla_cpu_enable_xprof_traceme``, set here before TensorFlow loads). Prints the mean
+time of each kernel the loop runs once a step, largest first, and their sum (the profiler
+may drop events of a long run; the means are over those kept). Tracing adds to each kernel
+(about 5 us to each Eigen product), so the sum exceeds the step of a fit compiled without
+trace points, which this script times first in a child process (``--untraced``).
 """
 
 import collections
@@ -20,37 +21,41 @@ import tempfile
 import time
 import warnings
 
-EPOCHS, STEPS_PER_EPOCH = 250, 8
-TIMED_FIT = f"""
-import time, warnings
-warnings.simplefilter("ignore")
-from sklearn.datasets import load_digits
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import StandardScaler
-from sk_logloss import LogLossClassifier
-X, y = load_digits(return_X_y=True)
-train = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))[0]
-X, y = StandardScaler().fit_transform(X[train]), y[train]
-model = LogLossClassifier(random_state=0, tol=0, max_iter={EPOCHS})
-model.fit(X, y)
-start = time.perf_counter()
-model.fit(X, y)
-print((time.perf_counter() - start) / {EPOCHS * STEPS_PER_EPOCH} * 1e6)
-"""
+EPOCHS = 250
+UNTRACED = "--untraced" in sys.argv[1:]
 UNTRACED_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
-os.environ["XLA_FLAGS"] = (UNTRACED_XLA_FLAGS + " --xla_cpu_enable_xprof_traceme=true").strip()
+if not UNTRACED:
+    os.environ["XLA_FLAGS"] = (UNTRACED_XLA_FLAGS
+                               + " --xla_cpu_enable_xprof_traceme=true").strip()
 
 import tensorflow as tf
 from sklearn.datasets import load_digits
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
-from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from sk_logloss import LogLossClassifier
 
 
+def compiled_fit():
+    """The fold's rows and a model fitted once on them (its step compiled), and its steps."""
+    X, y = load_digits(return_X_y=True)
+    train = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))[0]
+    X, y = StandardScaler().fit_transform(X[train]), y[train]
+    model = LogLossClassifier(random_state=0, tol=0, max_iter=EPOCHS).fit(X, y)
+    return model, X, y, EPOCHS * -(-len(X) // 200)  # the default batch: 200 rows
+
+
+def step_us(model, X, y, steps):
+    """Microseconds a step of a second fit takes."""
+    start = time.perf_counter()
+    model.fit(X, y)
+    return (time.perf_counter() - start) / steps * 1e6
+
+
 def kernel_times(path):
     """``{kernel: (count, seconds)}`` of the XLA kernels in the profile under ``path``."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
     space = xplane_pb2.XSpace()
     with open(glob.glob(os.path.join(path, "plugins", "profile", "*", "*.xplane.pb"))[0], "rb") as f:
         space.ParseFromString(f.read())
@@ -68,27 +73,19 @@ def kernel_times(path):
     return times
 
 
-def untraced_step_us():
-    """Microseconds a step of TIMED_FIT takes in a child process compiled without trace points."""
-    child = subprocess.run([sys.executable, "-c", TIMED_FIT], capture_output=True, text=True,
-                           check=True, env={**os.environ, "XLA_FLAGS": UNTRACED_XLA_FLAGS})
-    return float(child.stdout.split()[-1])
-
-
 def main():
-    untraced = untraced_step_us()
     warnings.simplefilter("ignore")
-    X, y = load_digits(return_X_y=True)
-    train = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))[0]
-    X, y = StandardScaler().fit_transform(X[train]), y[train]  # a search's fold: 8 batches
-    model = LogLossClassifier(random_state=0, tol=0, max_iter=EPOCHS)
-    model.fit(X, y)  # compiles
-    steps = EPOCHS * STEPS_PER_EPOCH
-    start = time.perf_counter()
-    model.fit(X, y)
+    if UNTRACED:
+        print(step_us(*compiled_fit()))
+        return
+    child = subprocess.run([sys.executable, __file__, "--untraced"], capture_output=True,
+                           text=True, check=True,
+                           env={**os.environ, "XLA_FLAGS": UNTRACED_XLA_FLAGS})
+    untraced = float(child.stdout.split()[-1])
+    model, X, y, steps = compiled_fit()
+    traced = step_us(model, X, y, steps)
     print(f"TensorFlow {tf.__version__}; digits, {steps} steps; a step compiled without trace "
-          f"points: {untraced:.1f} us; with them: {(time.perf_counter() - start) / steps * 1e6:.1f}"
-          f" us; profiled, per step:")
+          f"points: {untraced:.1f} us; with them: {traced:.1f} us; profiled, per step:")
     with tempfile.TemporaryDirectory() as path:
         tf.profiler.experimental.start(path)
         model.fit(X, y)
