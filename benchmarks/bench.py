@@ -11,7 +11,7 @@ fits of mixed shapes; (h) optimizer="lbfgs" against LogisticRegression;
 (i) a GridSearchCV sweep serially, on joblib processes and on a Dask cluster;
 (j) sparse 200,000 x 50,000 CSR against SGDClassifier (issue 5); (k) import time (issue 6);
 (l) LogLossClassifierCV's learning-rate sweep against GridSearchCV and LogisticRegressionCV,
-and its memory per candidate (issue 15; about 4 minutes, not in the default set: pass
+and its memory per candidate (issue 15; about 5 minutes, not in the default set: pass
 --scenarios l); (m) GridSearchCV over learning_rate against GridSearchCV over
 MLPClassifier's learning_rate_init (issue 22; several minutes, not in the default set either);
 (n) LogLossClassifierCV(n_jobs) serially, on 2 processes and a 2-worker Dask cluster, and
@@ -22,6 +22,7 @@ constant learning rate of 0.001. Memory figures come from child processes.
 """
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -663,50 +664,78 @@ def scenario_m(args):
 
 
 def child_sweep_memory(which):
-    """Peak memory of one LogLossClassifierCV fit of ``which`` grid points x 3 folds
-    ("900" or "900,lanes": its tasks on one thread, or two at a time on lanes)."""
+    """Memory of a LogLossClassifierCV fit of ``which`` grid points x 3 folds ("900" or
+    "900,lanes": its tasks on one thread, or two at a time on lanes), fitted twice.
+
+    The first fit's peak RSS above the process holds its compilations. RSS cannot show the
+    second's: it reuses the heap the first freed. So the second fit is measured through
+    tracemalloc (every NumPy buffer and Python object it allocates; the tensors of a
+    task, at most ``TASK_CANDIDATES`` candidates, are TensorFlow's), and the bytes of the
+    per-candidate state the sweep returns (weights, optimizer slots, curves) are counted."""
+    import tracemalloc
+
     from sk_logloss import LogLossClassifierCV
     from sk_logloss._backend import tensorflow
-    from sk_logloss._engine import lanes
+    from sk_logloss._engine import lanes, sweep_loop
 
     which, _, on = which.partition(",")
     lanes.LANE_WORK = 0 if on else float("inf")  # whatever the run's length
     if not on:  # tasks of one shape take both lanes too, unless the process has one thread
         lanes.usable_threads = lambda: 1
+    results = []
+    train_sweep = sweep_loop.train_sweep
+    sweep_loop.train_sweep = lambda *a: results.append(train_sweep(*a)) or results[-1]
     tensorflow()
     X, y = make_data(20_000, 100, 2)
+    search = LogLossClassifierCV(learning_rates=np.logspace(-3, -1, int(which)), cv=3,
+                                 max_iter=3, refit=False, random_state=0)
     base = rss_mb()
     with open("/proc/self/clear_refs", "w") as f:  # peak RSS (VmHWM) := current RSS
         f.write("5")
-    rates = np.logspace(-3, -1, int(which))
-    LogLossClassifierCV(learning_rates=rates, cv=3, max_iter=3, refit=False,
-                        random_state=0).fit(X, y)
+    search.fit(X, y)
     with open("/proc/self/status") as f:
         hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    return {"grid": int(which), "lanes": bool(on), "peak_above_base_mb": hwm - base,
-            "x_mb": X.nbytes / 2**20}
+    del results[:]
+    gc.collect()
+    tracemalloc.start()
+    search.fit(X, y)
+    host_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    state = sum(np.asarray(a).nbytes for a in _arrays(results[0]))
+    return {"grid": int(which), "lanes": bool(on), "first_peak_mb": hwm - base,
+            "warm_host_peak_mb": host_peak / 2**20, "state_bytes": state,
+            "epochs": results[0].loss_curves.shape[0], "x_mb": X.nbytes / 2**20,
+            "dtype": str(results[0].coefs[0].dtype), "task": sweep_loop.TASK_CANDIDATES}
+
+
+def _arrays(value):
+    """Every array in a (nested) tuple or list of them."""
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _arrays(item)
+    elif value is not None:
+        yield value
 
 
 def sweep_memory():
-    """The candidate axis' memory on 20,000 x 100 (issue 15): peaks at growing grids."""
-    runs = [run_child("sweepmem", str(c)) for c in (9, 90, 900)]  # one task at a time
+    """The candidate axis' memory on 20,000 x 100 (issue 15), at growing grids."""
+    runs = [run_child("sweepmem", str(c)) for c in (9, 300, 3000)]  # one task at a time
     on_lanes = run_child("sweepmem", "90,lanes")
-    per = (runs[-1]["peak_above_base_mb"] - runs[0]["peak_above_base_mb"]) / (
-        3 * (runs[-1]["grid"] - runs[0]["grid"]))
-    fixed = runs[0]["peak_above_base_mb"] - 3 * runs[0]["grid"] * per
-    fits = int((1024 - fixed) / per) if per > 0 else None
     print("  memory, 20,000 x 100 float64 (X is "
-          f"{runs[0]['x_mb']:.0f} MB), 3 folds, peak above the process before the fit: "
-          + ", ".join(f"{r['grid']} rates {r['peak_above_base_mb']:.0f} MB" for r in runs)
-          + f"; 90 rates on two lanes {on_lanes['peak_above_base_mb']:.0f} MB")
-    if fits is None:  # the peaks did not grow with the grid: below peak RSS's noise
-        print(f"  -> no growth per candidate above the noise ({per * 1024:.1f} KB); "
-              f"{runs[0]['peak_above_base_mb']:.0f} MB whatever the grid")
-    else:
-        print(f"  -> {per * 1024:.1f} KB per candidate beyond a fixed {fixed:.0f} MB: "
-              f"about {fits} candidates (grid points x folds) fit in 1 GB")
-    return {"runs": runs, "kb_per_candidate": per * 1024, "fixed_mb": fixed,
-            "candidates_in_1gb": fits, "lanes_90_mb": on_lanes["peak_above_base_mb"]}
+          f"{runs[0]['x_mb']:.0f} MB), 3 folds, 3 epochs: the first fit's peak RSS above the "
+          "process (it compiles), the second fit's peak NumPy and Python allocations, and "
+          "the state the sweep keeps per candidate (grid point x fold) to its end")
+    for r in runs + [on_lanes]:
+        print(f"  {r['grid']:>6} rates{' on two lanes' if r['lanes'] else '':<13}"
+              f"{r['first_peak_mb']:>7.0f} MB{r['warm_host_peak_mb']:>7.0f} MB"
+              f"{r['state_bytes'] / (3 * r['grid']):>7.0f} bytes ({r['dtype']})")
+    growth = (runs[-1]["warm_host_peak_mb"] - runs[0]["warm_host_peak_mb"]) * 2**20 / (
+        3 * (runs[-1]["grid"] - runs[0]["grid"]))
+    print(f"  -> the second fit's allocations grow by {growth:.0f} bytes per candidate from "
+          f"{runs[0]['grid']} to {runs[-1]['grid']} rates; each epoch beyond the third adds "
+          "3 floats a candidate (its loss, score and rate curves); a task's tensors hold at "
+          f"most {runs[-1]['task']} candidates")
+    return {"runs": runs, "bytes_per_candidate": growth, "lanes_90": on_lanes}
 
 
 def scenario_n(args):
