@@ -682,9 +682,13 @@ def child_sweep_memory(which):
     lanes.LANE_WORK = 0 if on else float("inf")  # whatever the run's length
     if not on:  # tasks of one shape take both lanes too, unless the process has one thread
         lanes.usable_threads = lambda: 1
-    results = []
-    train_sweep = sweep_loop.train_sweep
-    sweep_loop.train_sweep = lambda *a: results.append(train_sweep(*a)) or results[-1]
+    results, train_sweep = [], sweep_loop.train_sweep
+
+    def kept(*args):  # the estimator's call, with the sweep's result kept for counting
+        results.append(train_sweep(*args))
+        return results[-1]
+
+    sweep_loop.train_sweep = kept
     tensorflow()
     X, y = make_data(20_000, 100, 2)
     search = LogLossClassifierCV(learning_rates=np.logspace(-3, -1, int(which)), cv=3,
@@ -733,7 +737,7 @@ def sweep_memory():
         3 * (runs[-1]["grid"] - runs[0]["grid"]))
     print(f"  -> the second fit's allocations grow by {growth:.0f} bytes per candidate from "
           f"{runs[0]['grid']} to {runs[-1]['grid']} rates; each epoch beyond the third adds "
-          "3 floats a candidate (its loss, score and rate curves); a task's tensors hold at "
+          "24 bytes a candidate (its loss, score and rate curves, float64); a task's tensors hold at "
           f"most {runs[-1]['task']} candidates")
     return {"runs": runs, "bytes_per_candidate": growth, "lanes_90": on_lanes}
 
