@@ -20,15 +20,20 @@ def graceful_interrupt():
     """Yield a :class:`StopFlag` that a first SIGINT (Ctrl-C) sets.
 
     Only the main thread can handle signals; elsewhere the flag is never set
-    by a signal and Ctrl-C keeps Python's usual behaviour. A second SIGINT
-    while the first is pending raises KeyboardInterrupt as usual. The previous
-    handler is restored on exit.
+    by a signal and Ctrl-C keeps Python's usual behaviour. A process that
+    ignores SIGINT (``SIG_IGN``: started in a shell's background, or a worker
+    whose parent handles Ctrl-C) keeps ignoring it: a fit there is neither
+    stopped nor aborted by one. A second SIGINT while the first is pending
+    raises KeyboardInterrupt as usual. The previous handler is restored on exit.
     """
     flag = StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        yield flag
+        return
 
     def handler(signum, frame):
         if flag.requested:

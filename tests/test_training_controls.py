@@ -4,6 +4,7 @@ Each control is checked against an independent reference: a Keras optimizer
 driven by hand, NumPy gradient descent, LogisticRegression, or a full fit.
 """
 
+import contextlib
 import os
 import pickle
 import signal
@@ -450,17 +451,16 @@ def test_ctrl_c_stops_training_and_keeps_a_usable_model():
     model = LogLossClassifier(batch_size=32, max_iter=100_000, n_iter_no_change=10**9,
                               random_state=0)
     fit_quiet(clone(model).set_params(max_iter=1), X[:50], y[:50])  # TensorFlow loads first
-    # the default handler, or SIG_IGN where the process started in the background of a shell
-    handler = signal.getsignal(signal.SIGINT)
-    start = time.perf_counter()
-    _send_sigint_after(1.5)
-    with pytest.warns(ConvergenceWarning, match="interrupted"):
-        model.fit(X, y)
-    assert time.perf_counter() - start < 30
-    assert 0 < model.n_iter_ < 100_000 == model.max_iter
-    assert np.isfinite(model.predict_proba(X)).all() and model.score(X, y) > 0.8
-    # the previous handler is back (a later SIGINT is an ordinary KeyboardInterrupt)
-    assert signal.getsignal(signal.SIGINT) is handler
+    with _sigint_handler(signal.default_int_handler):  # as an interactive session has it
+        start = time.perf_counter()
+        _send_sigint_after(1.5)
+        with pytest.warns(ConvergenceWarning, match="interrupted"):
+            model.fit(X, y)
+        assert time.perf_counter() - start < 30
+        assert 0 < model.n_iter_ < 100_000 == model.max_iter
+        assert np.isfinite(model.predict_proba(X)).all() and model.score(X, y) > 0.8
+        # the previous handler is back (a later SIGINT is an ordinary KeyboardInterrupt)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
@@ -468,16 +468,62 @@ def test_ctrl_c_stops_training_and_keeps_a_usable_model():
 def test_first_sigint_sets_the_stop_flag_and_a_second_one_raises():
     from sk_logloss._interrupt import graceful_interrupt
 
-    with graceful_interrupt() as stop:
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(100):  # give the handler bytecode to run on
-            time.sleep(0.001)
-        assert stop.requested
-        with pytest.raises(KeyboardInterrupt):
+    with _sigint_handler(signal.default_int_handler):
+        with graceful_interrupt() as stop:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):  # give the handler bytecode to run on
+                time.sleep(0.001)
+            assert stop.requested
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(100):
+                    time.sleep(0.001)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals reach the main thread only")
+def test_a_process_that_ignores_sigint_keeps_ignoring_it_during_fit():
+    from sk_logloss._interrupt import graceful_interrupt
+
+    X, y = make_classification(n_samples=20_000, n_features=20, random_state=0)
+    model = LogLossClassifier(batch_size=32, max_iter=200, n_iter_no_change=10**9,
+                              random_state=0)  # 125,000 steps: about 0.5 s once compiled
+    with _sigint_handler(signal.SIG_IGN):
+        with graceful_interrupt() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             os.kill(os.getpid(), signal.SIGINT)
             for _ in range(100):
                 time.sleep(0.001)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert not stop.requested
+        # a SIGINT during a fit: no "interrupted" warning, every epoch, the bits of a fit
+        # without it
+        reference = fit_quiet(clone(model), X, y)
+        sent = []
+        thread = threading.Thread(target=lambda: (time.sleep(0.1), os.kill(os.getpid(), signal.SIGINT),
+                                                  sent.append(time.perf_counter())))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            thread.start()
+            model.fit(X, y)
+            end = time.perf_counter()
+        thread.join()
+        assert sent[0] < end, "the signal came after the fit: make the fit longer"
+        assert not [w for w in caught if "interrupted" in str(w.message)]
+        assert model.n_iter_ == reference.n_iter_ == 200
+        np.testing.assert_array_equal(model.coefs_[0], reference.coefs_[0])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+@contextlib.contextmanager
+def _sigint_handler(handler):
+    """SIGINT handled by ``handler`` within, whatever the process started with (a
+    shell's background job starts with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_an_aborted_fit_leaves_the_previous_model_untouched(small, monkeypatch):
