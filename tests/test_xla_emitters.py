@@ -1,5 +1,6 @@
 """XLA's classic CPU emitters: chosen before the first compilation, the same bits in any process."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -40,6 +41,7 @@ XLA_FIT = textwrap.dedent(
 )
 
 
+@functools.cache  # one process per way of starting: both tests ask for the default emitters' bits
 def _fit(how, xla_flags=None):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     if xla_flags is not None:
