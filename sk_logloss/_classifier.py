@@ -342,7 +342,8 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     the current call into TensorFlow (at most 20,000 optimizer steps, or one
     epoch) and keeps the weights learned so far as a usable fitted model,
     with a ConvergenceWarning; a second Ctrl-C aborts the fit and leaves the
-    estimator as it was. An epoch that diverges (a far too large learning
+    estimator as it was. A process that ignores SIGINT keeps ignoring it
+    during ``fit``. An epoch that diverges (a far too large learning
     rate, or X of huge scale: a non-finite loss, weight, L2 norm or optimizer
     slot after its last step) is undone and not counted, training stops with
     the weights and optimizer state of the epoch before (with early stopping,
