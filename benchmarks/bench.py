@@ -705,20 +705,11 @@ def child_sweep_memory(which):
     search.fit(X, y)
     host_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    state = sum(np.asarray(a).nbytes for a in _arrays(results[0]))
+    state = sum(np.asarray(a).nbytes for a in tensorflow().nest.flatten(results[0]))
     return {"grid": int(which), "lanes": bool(on), "first_peak_mb": hwm - base,
             "warm_host_peak_mb": host_peak / 2**20, "state_bytes": state,
             "epochs": results[0].loss_curves.shape[0], "x_mb": X.nbytes / 2**20,
             "dtype": str(results[0].coefs[0].dtype), "task": sweep_loop.TASK_CANDIDATES}
-
-
-def _arrays(value):
-    """Every array in a (nested) tuple or list of them."""
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _arrays(item)
-    elif value is not None:
-        yield value
 
 
 def sweep_memory():

@@ -27,13 +27,11 @@ def graceful_interrupt():
     raises KeyboardInterrupt as usual. The previous handler is restored on exit.
     """
     flag = StopFlag()
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):  # no Ctrl-C of ours to take
         yield flag
         return
     previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN:
-        yield flag
-        return
 
     def handler(signum, frame):
         if flag.requested:

@@ -435,11 +435,15 @@ def test_sweep_with_a_far_too_large_learning_rate_completes_and_ranks_it_last(ca
 
 
 def _send_sigint_after(seconds):
+    """A started thread that sends this process SIGINT after ``seconds``; its ``sent_at``
+    then holds the time it did (``time.perf_counter``)."""
     def fire():
         time.sleep(seconds)
         os.kill(os.getpid(), signal.SIGINT)
+        thread.sent_at.append(time.perf_counter())
 
     thread = threading.Thread(target=fire, daemon=True)
+    thread.sent_at = []
     thread.start()
     return thread
 
@@ -499,16 +503,13 @@ def test_a_process_that_ignores_sigint_keeps_ignoring_it_during_fit():
         # a SIGINT during a fit: no "interrupted" warning, every epoch, the bits of a fit
         # without it
         reference = fit_quiet(clone(model), X, y)
-        sent = []
-        thread = threading.Thread(target=lambda: (time.sleep(0.1), os.kill(os.getpid(), signal.SIGINT),
-                                                  sent.append(time.perf_counter())))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            thread.start()
+            thread = _send_sigint_after(0.1)
             model.fit(X, y)
             end = time.perf_counter()
         thread.join()
-        assert sent[0] < end, "the signal came after the fit: make the fit longer"
+        assert thread.sent_at[0] < end, "the signal came after the fit: make the fit longer"
         assert not [w for w in caught if "interrupted" in str(w.message)]
         assert model.n_iter_ == reference.n_iter_ == 200
         np.testing.assert_array_equal(model.coefs_[0], reference.coefs_[0])
