@@ -32,15 +32,17 @@ def problem(n=300, d=6, classes=3, seed=0):
     return X, Y
 
 
-def config(X, Y, hidden=(), sparse=False, **overrides):
-    """A StochasticConfig as the estimator would build it, with ``overrides``."""
+def config(X, Y, hidden=(), sparse=False, dtype="float64", **overrides):
+    """A StochasticConfig as the estimator would build it (training in ``dtype``), with
+    ``overrides``."""
     sizes = (X.shape[1], *hidden, Y.shape[1])
-    coefs, intercepts = init_weights(sizes, "relu", np.random.default_rng(0), np.float64)
-    spec = ModelSpec(sizes, "relu", "adam", (), "float64", sparse=sparse)
+    coefs, intercepts = init_weights(sizes, "relu", np.random.default_rng(0), np.dtype(dtype))
+    spec = ModelSpec(sizes, "relu", "adam", (), dtype, sparse=sparse)
     settings = {"rates": np.full(15, 0.01), "alpha": 1e-4, "batch_size": 32, "tol": 1e-4,
                 "n_iter_no_change": 10, "check_convergence": True, "shuffle": True,
                 "seed": 12345, **overrides}
-    return StochasticConfig(spec, coefs, intercepts, (X, Y, np.ones(X.shape[0])), **settings)
+    data = (X.astype(dtype, copy=False), Y, np.ones(X.shape[0], dtype))
+    return StochasticConfig(spec, coefs, intercepts, data, **settings)
 
 
 # -- path choice -------------------------------------------------------------------------
@@ -542,6 +544,9 @@ def test_early_stopping_on_the_average_keeps_the_best_average():
 @pytest.mark.parametrize("xla, case", [
     (False, {}), (False, {"hidden": (5,)}), (False, {"classes": 2}), (True, {}),
     (True, {"early_stopping": EarlyStopping(0.2, 7, multilabel=False, average=True)}),
+    # float32 runs in the default executor, whose graph optimizer rewrites the loop
+    (False, {"dtype": "float32"}), (False, {"dtype": "float32", "hidden": (5,)}),
+    (False, {"dtype": "float32", "classes": 2}), (True, {"dtype": "float32"}),
 ])
 def test_one_trace_serves_every_width_with_the_bits_of_a_trace_per_width(monkeypatch, xla, case):
     """The shared trainer (open widths) trains each width as a trainer of that width alone."""

@@ -35,19 +35,20 @@ def runs_inline(spec):
 
 def shared_spec(spec):
     """The spec of the trainer that fits ``spec``: its input width and logit count left open
-    (None) where one trace serves every width.
+    (None), so that one trace serves every width.
 
-    Open where the graph executor runs the loop inline (:func:`runs_inline`):
-    its kernels take their shapes at run time, so the open trace runs the same
-    arithmetic as a trace per width (XLA compiles each shape at its first call
-    either way). A binary model keeps its one logit, which
-    ``model.sample_losses`` reads. Other specs keep their widths: the default
-    executor's graph optimizer rewrites a graph by its static shapes. The
-    optimizer must be one of INLINE_OPTIMIZERS, whose slots every supported
-    Keras builds through ``add_variable_from_reference`` (Keras 3.7's Adagrad
-    does not).
+    Open in either executor: graph-mode kernels take their shapes at run time,
+    and the default executor's graph optimizer, which rewrites float32 runs (not
+    inline, :func:`runs_inline`), fuses their products the same with the widths
+    open as with them fixed: 22 float32 fits (binary, multiclass, multilabel,
+    softmax, hidden layers, sparse, sample weights, early stopping, averaging,
+    Adam, Nadam, SGD) trained to the same bits either way. XLA compiles each
+    shape at its first call either way. A binary model keeps its one logit,
+    which ``model.sample_losses`` reads. The optimizer must be one of
+    INLINE_OPTIMIZERS, whose slots every supported Keras builds through
+    ``add_variable_from_reference`` (Keras 3.7's Adagrad does not).
     """
-    if not (runs_inline(spec) and spec.optimizer in INLINE_OPTIMIZERS):
+    if spec.optimizer not in INLINE_OPTIMIZERS:
         return spec
     *hidden, out = spec.layer_sizes[1:]
     return dataclasses.replace(spec, layer_sizes=(None, *hidden, out if out == 1 else None))
