@@ -538,6 +538,49 @@ def test_early_stopping_on_the_average_keeps_the_best_average():
     np.testing.assert_allclose(kept, np.max(result.validation_scores), rtol=1e-10)
 
 
+# -- calls of a trace ----------------------------------------------------------------------
+
+
+def test_a_traced_function_is_called_through_its_one_trace_when_given_tensors():
+    """Tensors go straight to the trace, past tf.function's argument binding; anything else
+    (a Python number here) goes through the tf.function, which converts it. Same results."""
+    from unittest import mock
+
+    from sk_logloss._backend import Traced, trace
+
+    function = tf.function(lambda x, n: x * tf.cast(n, x.dtype), autograph=False,
+                           input_signature=[tf.TensorSpec([None], tf.float64),
+                                            tf.TensorSpec([], tf.int32)])
+    traced = Traced(function, trace(function))
+    traced.function = spy = mock.Mock(wraps=function)
+    x = tf.constant([1.5, -2.0, 4.0], tf.float64)
+    np.testing.assert_array_equal(traced(x, tf.constant(3)), [4.5, -6.0, 12.0])
+    np.testing.assert_array_equal(traced(x[:2], tf.constant(2)), [3.0, -4.0])  # any length
+    assert spy.call_count == 0
+    np.testing.assert_array_equal(traced(x, 3), [4.5, -6.0, 12.0])
+    assert spy.call_count == 1
+
+
+def test_a_fit_loads_its_weights_and_optimizer_state_into_the_trainer_and_its_copies():
+    """reset writes every variable (and the divergence snapshot and best weights, which take
+    the same values); weights() and optimizer_state() read them back unchanged."""
+    X, Y = problem(50, 6)
+    cfg = config(X, Y, hidden=(3,))
+    trainer = Trainer(cfg.spec)
+    state = [np.full(v.shape, i + 0.25, v.dtype.as_numpy_dtype) for i, v in enumerate(trainer.slots)]
+    trainer.reset(cfg.coefs, cfg.intercepts, state)
+    coefs, intercepts = trainer.weights()
+    for a, b in zip(coefs + intercepts, cfg.coefs + cfg.intercepts, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(trainer.optimizer_state(), state, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    for copy, value in zip(trainer.snapshot.saved, cfg.coefs + cfg.intercepts + state, strict=True):
+        np.testing.assert_array_equal(copy.numpy(), value)
+    for a, b in zip(trainer.best.values(), cfg.coefs + cfg.intercepts, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # -- one trace for every width ------------------------------------------------------------
 
 

@@ -108,11 +108,6 @@ class BestWeights:
         self.variables = list(variables)
         self.best = [tf.Variable(v, trainable=False, shape=v.shape) for v in self.variables]
 
-    def reset(self):
-        """Hold the current weights (host code, at a run's start)."""
-        for b, v in zip(self.best, self.variables):
-            b.assign(v)
-
     def keep_if(self, better, source=None):
         """Copy the current weights (or ``source``, their moving average) where ``better``
         (traced code)."""

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from .._backend import keras, trace
+from .._backend import Traced, keras, trace
 from .._optimizers import build_optimizer
 from . import early_stopping, update
 from .batches import all_rows
@@ -136,7 +136,8 @@ class Trainer:
         self._traced = {}
 
     def traced(self, key, fn, signature, xla=False):
-        """``fn(self, *args)`` as a tf.function, traced once per trainer and ``key``.
+        """``fn(self, *args)`` as a tf.function, traced once per trainer and ``key``, and
+        called through that trace (:class:`~sk_logloss._backend.Traced`).
 
         functools.partial gives each trainer its own key in TensorFlow's
         retracing detector (it keys methods by code object), so tracing a new
@@ -144,12 +145,11 @@ class Trainer:
         """
         traced = self._traced.get(key)
         if traced is None:
-            traced = tf.function(
+            function = tf.function(
                 functools.partial(fn, self), input_signature=signature, jit_compile=xla,
                 autograph=False,
             )
-            trace(traced)  # now, the collector paused
-            self._traced[key] = traced
+            traced = self._traced[key] = Traced(function, trace(function))  # the collector paused
         return traced
 
     # -- traced code ----------------------------------------------------------
@@ -182,30 +182,44 @@ class Trainer:
     # -- host code ------------------------------------------------------------
     def reset(self, coefs, intercepts, optimizer_state=None):
         """Load weights, and the optimizer state of a previous run or a fresh one."""
-        for var, value in zip(self.variables, list(coefs) + list(intercepts)):
-            var.assign(value)
         if optimizer_state is None:
             sizes = (np.shape(coefs[0])[0], *(np.shape(b)[0] for b in intercepts))
             optimizer_state = initial_optimizer_state(self.spec, sizes)
-        for var, value in zip(self.slots, optimizer_state):
-            var.assign(value)
+        values = [*coefs, *intercepts, *optimizer_state]
+        _load(self.state, values)
         # the copies take the fit's shapes before a compiled run assigns them (XLA
-        # fixes a variable's shape for a call); their values are written before read
-        self.snapshot.save()
-        self.best.reset()
+        # fixes a variable's shape for a call): the snapshot holds the state, the
+        # best weights the weights, as just loaded
+        _load(self.snapshot.saved, values)
+        _load(self.best.best, values[: len(self.variables)])
 
     def restore_best(self):
         """Make the best validation weights the current ones (the optimizer state stays)."""
         self.reset(*self.split(self.best.values()), self.optimizer_state())
 
     def optimizer_state(self):
-        return [v.numpy() for v in self.slots]
+        return _values(self.slots)
 
     def weights(self):
-        return self.split([v.numpy() for v in self.variables])
+        return self.split(_values(self.variables))
 
     def split(self, values):
         return values[: len(self.coefs)], values[len(self.coefs):]
+
+
+def _load(variables, values):
+    """Host code: write ``values`` (arrays) into ``variables``, one AssignVariableOp each (a
+    quarter of ``Variable.assign``'s cost, which also reads the value back; a fit loads
+    18 variables)."""
+    for variable, value in zip(variables, values, strict=True):
+        tf.raw_ops.AssignVariableOp(
+            resource=variable.handle, value=np.asarray(value, variable.dtype.as_numpy_dtype))
+
+
+def _values(variables):
+    """Host code: the values of ``variables`` as NumPy arrays, one ReadVariableOp each."""
+    return [tf.raw_ops.ReadVariableOp(resource=v.handle, dtype=v.dtype).numpy()
+            for v in variables]
 
 
 def new_optimizer(spec):
