@@ -314,6 +314,18 @@ def scenario_j(args):
     return out
 
 
+def cpu_model():
+    """The CPU's model name (Linux's /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({platform.machine()})"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def run_child(kind, which):
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, which], capture_output=True, text=True,
@@ -856,7 +868,7 @@ def main():
 
     tf = tensorflow()  # loaded as a fit would: quietly, before Keras' wrapper loads it
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"scikit-learn {sklearn.__version__}, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
     results = {"blas": blas_report()}
