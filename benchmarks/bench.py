@@ -104,6 +104,8 @@ def keras_wrapper(epochs=EPOCHS):
     import keras
     from keras.wrappers import SKLearnClassifier
 
+    keras.utils.disable_interactive_logging()  # its predict's progress bars, in this process
+
     def build(X, y):
         model = keras.Sequential(
             [keras.Input((X.shape[1],)), keras.layers.Dense(y.shape[1], activation="sigmoid")]
