@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
-from sk_logloss._engine import batches, divergence, early_stopping, loop, rules, update
+from sk_logloss._engine import batches, divergence, early_stopping, host, loop, rules, update
 from sk_logloss._engine.model import first_layer, tf
 from sk_logloss._engine.trainer import Trainer
 from sk_logloss._engine.types import (
@@ -243,6 +243,37 @@ def test_steps_per_call_cut_the_run_without_changing_it():
     cut = loop.train_stochastic(config(X, Y, paths=Paths(steps_per_call=1)))  # an epoch a call
     np.testing.assert_array_equal(whole.loss_curve, cut.loss_curve)
     np.testing.assert_array_equal(whole.coefs[0], cut.coefs[0])
+
+
+def test_a_plain_fits_calls_get_their_epochs_permutations_drawn_during_the_call_before(
+        monkeypatch):
+    X, Y = problem()  # 300 rows: 4 epochs' permutations a call, 10 calls of 4 epochs
+    monkeypatch.setattr(loop, "FIT_FIRST_CALL_ROWS", 1200)  # drawn ahead from 1,200 rows a call
+    settings = {"rates": np.full(40, 0.01), "tol": 0, "paths": Paths(order_rows_per_call=1200)}
+    drawn, real = [], loop.prefetched
+
+    def spy(make, items):
+        items = list(items)
+        for item, orders in zip(items, real(make, items)):
+            drawn.append((item, orders))
+            yield orders
+
+    monkeypatch.setattr(loop, "prefetched", spy)
+    ahead = loop.train_stochastic(config(X, Y, **settings))
+    assert [item for item, _ in drawn] == [(e, 4) for e in range(0, 40, 4)]
+    for (start, k), orders in drawn:  # epoch e's permutation, whichever call draws it
+        expected = [host.epoch_orders(12345, e, 1, 300)[0] for e in range(start, start + k)]
+        np.testing.assert_array_equal(orders, expected)
+    monkeypatch.setattr(loop, "prefetched", lambda make, items: (make(i) for i in items))
+    in_turn = loop.train_stochastic(config(X, Y, **settings))
+    np.testing.assert_array_equal(ahead.loss_curve, in_turn.loss_curve)
+    np.testing.assert_array_equal(ahead.coefs[0], in_turn.coefs[0])
+    # a run that converges stops drawing: at most the call after its last is drawn
+    drawn.clear()
+    monkeypatch.setattr(loop, "prefetched", spy)
+    short = loop.train_stochastic(config(X, Y, **{**settings, "tol": 1.0, "n_iter_no_change": 1}))
+    assert len(short.loss_curve) < 40
+    assert len(drawn) <= -(-len(short.loss_curve) // 4) + 1
 
 
 @pytest.mark.bitwise

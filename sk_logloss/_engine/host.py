@@ -23,6 +23,23 @@ def epoch_orders(seed, epoch0, n_epochs, n):
     return np.argsort(h, axis=1).astype(np.int32)
 
 
+def prefetched(make, items):
+    """``make(item)`` for each item, each made on a thread while the caller uses the one
+    before (a TensorFlow call releases the interpreter, and so do NumPy's sorts: breast
+    cancer's sweep draws 0.09 s of permutations, a plain fit of 20,000 rows 0.14 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items, pool = iter(items), ThreadPoolExecutor(1)
+    try:
+        ahead = pool.submit(make, next(items))
+        for item in items:
+            now, ahead = ahead.result(), pool.submit(make, item)
+            yield now
+        yield ahead.result()
+    finally:  # a run that ends early does not wait for a draw it will not use
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def aligned_empty(shape, dtype):
     """An uninitialized, writeable, 64-byte-aligned array (shareable through DLPack)."""
     dtype = np.dtype(dtype)

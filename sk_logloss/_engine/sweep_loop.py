@@ -7,7 +7,7 @@ import numpy as np
 from .._network import objective as numpy_objective
 from . import lanes
 from .early_stopping import moving_average
-from .host import as_tensor, epoch_orders
+from .host import as_tensor, epoch_orders, prefetched
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
 from .sweep import call as sweep_call
@@ -345,23 +345,6 @@ def _orders(config, n, done, max_iter, width):
     return orders
 
 
-def _prefetched(make, starts):
-    """``make(start)`` for each start, each drawn on a thread while the caller uses the
-    one before (a TensorFlow call releases the interpreter: breast cancer's sweep
-    draws 0.09 s of permutations)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    starts, pool = iter(starts), ThreadPoolExecutor(1)
-    try:
-        ahead = pool.submit(make, next(starts))
-        for start in starts:
-            now, ahead = ahead.result(), pool.submit(make, start)
-            yield now
-        yield ahead.result()
-    finally:  # a run that ends early does not wait for a draw it will not use
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
 def _train_group(config, pad, before, lane=0):
     """Train every fold (equal steps per epoch) and grid point of ``config`` in one
     batched run padded to ``pad`` on ``lane``'s trainer, after ``before`` epochs of the
@@ -386,7 +369,7 @@ def _train_group(config, pad, before, lane=0):
         if static.averaging:
             moving_average(trainer).reset()
         done = 0
-        orders = _prefetched(lambda start: _orders(config, n, start, max_iter, width),
+        orders = prefetched(lambda start: _orders(config, n, start, max_iter, width),
                              range(0, max_iter, SWEEP_EPOCHS_PER_CALL))
         while done < max_iter:
             E = min(SWEEP_EPOCHS_PER_CALL, max_iter - done)
