@@ -165,27 +165,36 @@ def lanes(monkeypatch):
     return lambda: monkeypatch.setattr(lanes, "usable_threads", lambda: 1)
 
 
-@pytest.mark.parametrize(("layer_sizes", "expected"), [((100, 1), [3, 3, 3]),
-                                                       ((64, 10), [4, 5]),
-                                                       ((100, 8, 1), [4, 5])])
-def test_a_long_binary_linear_run_is_cut_so_its_lowest_rates_train_alone(layer_sizes,
+@pytest.mark.parametrize(("layer_sizes", "C", "expected"), [((100, 1), 9, [2, 7]),
+                                                            ((100, 1), 5, [1, 4]),
+                                                            ((100, 1), 3, [1, 2]),
+                                                            ((100, 1), 2, [1, 1, 1, 1]),
+                                                            ((64, 10), 9, [4, 5]),
+                                                            ((100, 8, 1), 9, [4, 5])])
+def test_a_long_binary_linear_run_is_cut_so_its_lowest_rates_train_alone(layer_sizes, C,
                                                                          expected):
-    """20,000 x 100's sweep (9 rates x 3 folds, long enough for lanes): a first layer of
-    one unit takes one more task than there are lanes, so the lowest rates, which run
-    longest, take one lane while the other trains the rest; ten logits or a hidden layer
-    keep one task per lane, the smaller first."""
+    """20,000 x 100's sweep (C rates x 3 folds, long enough for lanes): a first layer of
+    one unit puts the lowest quarter of the rates (at least one), which run longest, alone
+    on one lane while the other trains the rest; with no more rates than lanes the folds
+    are cut too (80,000 x 100's 2 rates: 2 + 1 folds each); ten logits or a hidden layer keep one task per
+    lane, the smaller first."""
     from types import SimpleNamespace
 
     from sk_logloss._engine import lanes
 
-    folds = [SimpleNamespace(train=np.arange(13_334)) for _ in range(3)]
-    config = SimpleNamespace(rates=np.zeros((9, 1000)), folds=folds,
+    rows = 13_334 if C > 2 else 53_334  # 2 rates: 80,000 x 100's
+    folds = [SimpleNamespace(train=np.arange(rows)) for _ in range(3)]
+    config = SimpleNamespace(rates=np.zeros((C, 1000)), folds=folds,
                              spec=SimpleNamespace(layer_sizes=layer_sizes))
     at_least = lanes.min_tasks(config, [0, 1, 2])
-    tasks = split_tasks([0, 1, 2], 9, at_least)
-    assert [len(grid) for _, grid in tasks] == expected
-    assert [grid[0] for _, grid in tasks] == [0, *np.cumsum(expected)[:-1]]
-    short = SimpleNamespace(rates=np.zeros((9, 1000)), folds=folds[:1],
+    tasks = split_tasks([0, 1, 2], C, at_least, lanes.first_grid_points(config, at_least))
+    if C > 2:
+        assert [len(grid) for _, grid in tasks] == expected
+        assert [grid[0] for _, grid in tasks] == [0, *np.cumsum(expected)[:-1]]
+        assert all(folds == (0, 1, 2) for folds, _ in tasks)
+    else:
+        assert tasks == [((0, 1), (0,)), ((2,), (0,)), ((0, 1), (1,)), ((2,), (1,))]
+    short = SimpleNamespace(rates=np.zeros((9, 1000)), folds=[SimpleNamespace(train=np.arange(455))],
                             spec=SimpleNamespace(layer_sizes=(30, 1)))
     assert lanes.min_tasks(short, [0]) == 1
 

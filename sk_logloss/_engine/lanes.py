@@ -18,31 +18,45 @@ LANES = 2
 # tasks padded to one shape, and its tasks still take the lanes, on one program.
 LANE_WORK = 1e10
 
-# A long run whose first layer has one unit (a binary linear model) is cut into LANES + 1
-# tasks, which the lanes take in turn: its products are one matrix-vector product per grid
-# point (:func:`.sweep_model.first_layer`), so a step's cost grows slowly with its grid points
-# and the lowest rates, which run longest, are best alone on a lane while the other lane
-# takes the rest (20,000 x 100, 9 rates x 3 folds, 2-core Xeon, 2026-12-06, warm: 4 + 5
-# rates 2.93-3.04 s, 2 + 7 2.38 s, 3 + 3 + 3 2.35-2.71 s and one compilation, first
-# 4.0-4.7 s against 5.1-5.9 s; 2 + 2 + 2 + 3 3.11-3.24 s). Digits' (ten logits, its steps
-# cost by candidates, its four lowest rates all reach max_iter) keeps 4 + 5 (3 + 3 + 3: 7.4
-# -> 9.4 s). With fewer grid points than that, the folds are cut too, which spreads the
-# lowest rate over both lanes (80,000 x 100, 2 rates x 3 folds: 4 tasks of 2 + 1 folds, warm
-# 5.8-6.3 s, against 6.5-7.3 s for LANES tasks of one rate each)
+# A long run whose first layer has one unit (a binary linear model) takes one
+# matrix-vector product per grid point (:func:`.sweep_model.first_layer`), so its step costs
+# mostly what is fixed per fold (the row gather, some 40 small kernels) and a little per
+# grid point, while its lowest rates run longest. So its first task takes only the lowest
+# LOWEST_SHARE of the grid points (at least one), alone on one lane while the other lane trains
+# the rest. 20,000 x 100, 9 rates x 3 folds, warm, 2-core AMD EPYC, 2026-12-07, five
+# alternating rounds (medians): 3 + 3 + 3 rates 3.05 s (one shape, one compilation), 2 + 7
+# 2.31 s, 1 + 8 2.13 s (its 8 take the batched product), 3 + 6 2.40 s; another round 2.42,
+# 1.83 s for 3 + 3 + 3 and 2 + 7; on the 2-core Xeon of 2026-12-06: 3 + 3 + 3 2.35-2.71 s,
+# 2 + 7 2.38 s, 4 + 5 2.93-3.04 s. Digits' (ten logits, its steps cost by candidates, its four
+# lowest rates all reach max_iter) keeps near-equal tasks, the smaller first. With no more
+# grid points than lanes, it takes LANES + 1 tasks, so the folds are cut too, which spreads
+# the lowest rate over both lanes (80,000 x 100, 2 rates x 3 folds: 4 tasks of 2 + 1 folds,
+# warm 5.8-6.3 s, against 6.5-7.3 s for LANES tasks of one rate each)
+LOWEST_SHARE = 1 / 4
 
 
 def min_tasks(config, members):
     """How many tasks the run of folds ``members`` of a sweep ``config`` is cut into at
-    least, each in its own shape: LANES (LANES + 1 with a first layer of one unit)
-    where its products make it long enough to pay for a compilation per task, else 1
-    (tasks padded to one shape). It sets the cut, so it depends on the sweep alone,
-    never on the machine."""
+    least, each in its own shape: LANES (LANES + 1 with a first layer of one unit and
+    no more grid points than lanes) where its products make it long enough to pay for
+    a compilation per task, else 1 (tasks padded to one shape). It sets the cut, so it
+    depends on the sweep alone, never on the machine."""
     C, epochs = np.asarray(config.rates).shape
     rows = sum(len(config.folds[i].train) for i in members)
     sizes = config.spec.layer_sizes
     if products(C, epochs, rows, sizes) < LANE_WORK:
         return 1
-    return LANES + 1 if sizes[1] == 1 else LANES
+    return LANES + 1 if sizes[1] == 1 and C <= LANES else LANES
+
+
+def first_grid_points(config, at_least):
+    """The grid points of a run's first task where a run cut into ``at_least`` tasks
+    (:func:`min_tasks`) puts its lowest rates alone on a lane (a first layer of one unit,
+    more grid points than lanes: LOWEST_SHARE of them), else None (near-equal tasks)."""
+    C = np.asarray(config.rates).shape[0]
+    if at_least == LANES and config.spec.layer_sizes[1] == 1 and C > LANES:
+        return max(1, int(C * LOWEST_SHARE))
+    return None
 
 
 def products(grid_points, epochs, rows, layer_sizes):

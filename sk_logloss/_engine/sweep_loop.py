@@ -91,7 +91,8 @@ def plan(config):
     out = []
     for members in runs.values():
         at_least = lanes.min_tasks(config, members)
-        tasks = split_tasks(members, len(config.alphas), at_least)
+        tasks = split_tasks(members, len(config.alphas), at_least,
+                            lanes.first_grid_points(config, at_least))
         out.append((Padding(max(len(folds[i].train) for i in members),
                             max(len(folds[i].val) for i in members) if config.early_stopping
                             else 0,
@@ -185,7 +186,7 @@ def _cut(part, task):
             for key, value in part.items()}
 
 
-def split_tasks(folds, n_candidates, at_least=1):
+def split_tasks(folds, n_candidates, at_least=1, first=None):
     """``[(fold indices, grid indices)]``: one run's folds x grid points as
     ``ceil(F C / TASK_CANDIDATES)`` tasks of near-equal size, and ``at_least`` tasks
     (:func:`.lanes.min_tasks`) where there are as many candidates; a short run
@@ -203,16 +204,22 @@ def split_tasks(folds, n_candidates, at_least=1):
     chunks first: the first grid points (the lowest rates by default) run longest,
     and a lane's task of its own shape costs by its candidates (digits' warm sweep
     on 5 + 4 rates against 4 + 5, padded to 5 + 5: 8.8 -> 8.0 s; 20,000 x 100's 4.0
-    -> 3.6 s).
+    -> 3.6 s). ``first`` (:func:`.lanes.first_grid_points`), where given, is the grid
+    points of the first task of such a cut, the rest near-equal.
     """
     folds = [int(f) for f in folds]
     per_task = TASK_CANDIDATES if at_least > 1 else SHORT_TASK_CANDIDATES
     n_tasks = max(1, -(-len(folds) * n_candidates // per_task),
                   min(at_least, len(folds) * n_candidates))
     if n_tasks <= n_candidates:
-        sizes = [len(c) for c in np.array_split(np.arange(n_candidates), n_tasks)]
-        if own_shapes(n_tasks, at_least):  # the smaller first
-            sizes.sort()
+        own = own_shapes(n_tasks, at_least)
+        if own and first is not None:  # the lowest rates alone, the rest near-equal
+            rest = np.array_split(np.arange(n_candidates - first), n_tasks - 1)
+            sizes = [first] + [len(c) for c in rest]
+        else:
+            sizes = [len(c) for c in np.array_split(np.arange(n_candidates), n_tasks)]
+            if own:  # the smaller first
+                sizes.sort()
         ends = np.cumsum(sizes)
         return [(tuple(folds), tuple(range(end - size, end)))
                 for size, end in zip(sizes, (int(e) for e in ends), strict=True)]
