@@ -193,13 +193,18 @@ def runs_with_captures(concrete):
     return callable(getattr(concrete, "_call_flat", None))
 
 
-def run_with_captures(concrete, args, captures):
-    """Run the traced ``concrete`` function on ``args`` with ``captures`` in place of what
-    it captured (the same tensors and variable handles, in its order): one trace, and
-    one XLA compilation, then serve variables of another owner alike."""
+def flat_tensors(args):
+    """``args`` flattened as a traced function takes them (composites expanded)."""
     from tensorflow import nest
 
-    flat = nest.flatten(args, expand_composites=True)
+    return nest.flatten(args, expand_composites=True)
+
+
+def run_with_captures(concrete, flat, captures):
+    """Run the traced ``concrete`` function on ``flat`` (:func:`flat_tensors` of its
+    arguments) with ``captures`` in place of what it captured (the same tensors and
+    variable handles, in its order): one trace, and one XLA compilation, then serve
+    variables of another owner alike."""
     return concrete._call_flat(flat, captures)
 
 
@@ -220,11 +225,11 @@ class Traced:
 
     def __call__(self, *args):
         if self._concrete is not None:
-            from tensorflow import Tensor, nest
+            from tensorflow import Tensor
 
-            flat = nest.flatten(args, expand_composites=True)
+            flat = flat_tensors(args)
             if all(isinstance(t, Tensor) for t in flat):
-                return self._concrete._call_flat(flat, self._captures)
+                return run_with_captures(self._concrete, flat, self._captures)
         return self.function(*args)
 
 

@@ -3,6 +3,7 @@
 import threading
 
 from .._validation import split_groups, validation_split
+from .host import read
 from .model import objective, tf
 
 
@@ -115,4 +116,4 @@ class BestWeights:
             b.assign(tf.where(better, v, b))
 
     def values(self):
-        return [v.numpy() for v in self.best]
+        return read(self.best)

@@ -22,10 +22,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _xla_cores
-from .._backend import run_with_captures, runs_with_captures, trace
+from .._backend import flat_tensors, run_with_captures, runs_with_captures, trace
 from .._optimizers import build_optimizer
 from . import update
 from .early_stopping import moving_average
+from .host import load, read
 from .model import tf
 from .sweep_model import (
     BATCH_LOSS_MAX_LOGITS,
@@ -127,7 +128,7 @@ class SweepTrainer:
         self.optimizer = build_optimizer(spec.optimizer, dict(spec.optimizer_params),
                                          learning_rate=lambda: self.rate)
         self.optimizer.build(self.variables)
-        self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
+        self._optimizer_init = read(self.optimizer.variables)
         # per-candidate state: what freezing and divergence restore (shared scalars,
         # such as the step count, are left alone: a stopped candidate never resumes)
         self.slots = [v for v in self.optimizer.variables
@@ -139,10 +140,9 @@ class SweepTrainer:
         self._traced, self._captures = {}, {}
 
     def reset(self, coefs, intercepts):
-        for var, value in zip(self.variables, list(coefs) + list(intercepts)):
-            var.assign(np.broadcast_to(value, var.shape))
-        for var, value in zip(self.optimizer.variables, self._optimizer_init):
-            var.assign(value)
+        load(self.variables, [np.broadcast_to(value, var.shape) for var, value
+                              in zip(self.variables, [*coefs, *intercepts], strict=True)])
+        load(self.optimizer.variables, self._optimizer_init)
         for var, value in zip(self.best, self.variables):
             var.assign(value)
 
@@ -363,6 +363,6 @@ def call(trainer, static, xla, args):
         if owner is not trainer:
             concrete = fn.get_concrete_function(*args)
             if runs_with_captures(concrete):
-                return run_with_captures(concrete, args, trainer.captures(concrete))
+                return run_with_captures(concrete, flat_tensors(args), trainer.captures(concrete))
             fn = trainer.function(static, xla)  # a TensorFlow without it: a trace of its own
         return fn(*args)

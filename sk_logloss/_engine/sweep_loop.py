@@ -7,7 +7,7 @@ import numpy as np
 from .._network import objective as numpy_objective
 from . import lanes
 from .early_stopping import moving_average
-from .host import as_tensor, epoch_orders, prefetched
+from .host import as_tensor, epoch_orders, prefetched, read
 from .model import tf
 from .sweep import Static, SweepCall, SweepData, SweepRules, SweepState, get_trainer
 from .sweep import call as sweep_call
@@ -395,8 +395,7 @@ def _train_group(config, pad, before, lane=0):
             if not running:
                 break
         orders.close()
-        final = [v.numpy() for v in trainer.variables]
-        slots = [v.numpy() for v in trainer.slots]
+        final, slots = read(trainer.variables), read(trainer.slots)
         if config.early_stopping:  # the best validation weights, where there were any
             kept = np.isfinite(state.best_score.numpy())
             final = [np.where(_expand_np(kept, v.shape), b.numpy(), v)

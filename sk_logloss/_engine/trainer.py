@@ -12,6 +12,7 @@ from .._optimizers import build_optimizer
 from . import early_stopping, update
 from .batches import all_rows
 from .divergence import Snapshot
+from .host import load, read
 from .model import objective, tf
 
 # The optimizers whose update TensorFlow's graph optimizer leaves as written, with any
@@ -186,40 +187,25 @@ class Trainer:
             sizes = (np.shape(coefs[0])[0], *(np.shape(b)[0] for b in intercepts))
             optimizer_state = initial_optimizer_state(self.spec, sizes)
         values = [*coefs, *intercepts, *optimizer_state]
-        _load(self.state, values)
+        load(self.state, values)
         # the copies take the fit's shapes before a compiled run assigns them (XLA
         # fixes a variable's shape for a call): the snapshot holds the state, the
         # best weights the weights, as just loaded
-        _load(self.snapshot.saved, values)
-        _load(self.best.best, values[: len(self.variables)])
+        load(self.snapshot.saved, values)
+        load(self.best.best, values[: len(self.variables)])
 
     def restore_best(self):
         """Make the best validation weights the current ones (the optimizer state stays)."""
         self.reset(*self.split(self.best.values()), self.optimizer_state())
 
     def optimizer_state(self):
-        return _values(self.slots)
+        return read(self.slots)
 
     def weights(self):
-        return self.split(_values(self.variables))
+        return self.split(read(self.variables))
 
     def split(self, values):
         return values[: len(self.coefs)], values[len(self.coefs):]
-
-
-def _load(variables, values):
-    """Host code: write ``values`` (arrays) into ``variables``, one AssignVariableOp each (a
-    quarter of ``Variable.assign``'s cost, which also reads the value back; a fit loads
-    18 variables)."""
-    for variable, value in zip(variables, values, strict=True):
-        tf.raw_ops.AssignVariableOp(
-            resource=variable.handle, value=np.asarray(value, variable.dtype.as_numpy_dtype))
-
-
-def _values(variables):
-    """Host code: the values of ``variables`` as NumPy arrays, one ReadVariableOp each."""
-    return [tf.raw_ops.ReadVariableOp(resource=v.handle, dtype=v.dtype).numpy()
-            for v in variables]
 
 
 def new_optimizer(spec):
@@ -247,7 +233,7 @@ def initial_optimizer_state(spec, sizes):
             dtype = tf.as_dtype(spec.dtype)
             optimizer.build([tf.Variable(tf.zeros(shape, dtype))
                              for shape in coef_shapes + intercept_shapes])
-            state = _INITIAL_STATES[key] = [v.numpy() for v in optimizer.variables]
+            state = _INITIAL_STATES[key] = read(optimizer.variables)
     return list(state)
 
 
