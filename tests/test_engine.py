@@ -598,7 +598,8 @@ def test_a_fit_loads_its_weights_and_optimizer_state_into_the_trainer_and_its_co
     X, Y = problem(50, 6)
     cfg = config(X, Y, hidden=(3,))
     trainer = Trainer(cfg.spec)
-    state = [np.full(v.shape, i + 0.25, v.dtype.as_numpy_dtype) for i, v in enumerate(trainer.slots)]
+    state = [np.full(v.shape, i + 0.25, v.dtype.as_numpy_dtype)
+             for i, v in enumerate(trainer.slots)]
     trainer.reset(cfg.coefs, cfg.intercepts, state)
     coefs, intercepts = trainer.weights()
     for a, b in zip(coefs + intercepts, cfg.coefs + cfg.intercepts, strict=True):

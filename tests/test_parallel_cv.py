@@ -176,8 +176,8 @@ def test_a_long_binary_linear_run_is_cut_so_its_lowest_rates_train_alone(layer_s
     """20,000 x 100's sweep (C rates x 3 folds, long enough for lanes): a first layer of
     one unit puts the lowest quarter of the rates (at least one), which run longest, alone
     on one lane while the other trains the rest; with no more rates than lanes the folds
-    are cut too (80,000 x 100's 2 rates: 2 + 1 folds each); ten logits or a hidden layer keep one task per
-    lane, the smaller first."""
+    are cut too (80,000 x 100's 2 rates: 2 + 1 folds each); ten logits or a hidden layer
+    keep one task per lane, the smaller first."""
     from types import SimpleNamespace
 
     from sk_logloss._engine import lanes
@@ -188,13 +188,14 @@ def test_a_long_binary_linear_run_is_cut_so_its_lowest_rates_train_alone(layer_s
                              spec=SimpleNamespace(layer_sizes=layer_sizes))
     at_least = lanes.min_tasks(config, [0, 1, 2])
     tasks = split_tasks([0, 1, 2], C, at_least, lanes.first_grid_points(config, at_least))
-    if C > 2:
-        assert [len(grid) for _, grid in tasks] == expected
+    assert [len(grid) for _, grid in tasks] == expected
+    if C > 2:  # every fold, the grid in contiguous chunks
         assert [grid[0] for _, grid in tasks] == [0, *np.cumsum(expected)[:-1]]
         assert all(folds == (0, 1, 2) for folds, _ in tasks)
-    else:
+    else:  # a rate per task, its folds cut 2 + 1
         assert tasks == [((0, 1), (0,)), ((2,), (0,)), ((0, 1), (1,)), ((2,), (1,))]
-    short = SimpleNamespace(rates=np.zeros((9, 1000)), folds=[SimpleNamespace(train=np.arange(455))],
+    short = SimpleNamespace(rates=np.zeros((9, 1000)),
+                            folds=[SimpleNamespace(train=np.arange(455))],
                             spec=SimpleNamespace(layer_sizes=(30, 1)))
     assert lanes.min_tasks(short, [0]) == 1
 

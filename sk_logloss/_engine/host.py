@@ -1,4 +1,4 @@
-"""Host data: each epoch's row permutation, aligned buffers, arrays shared with TensorFlow, and variables loaded and read."""
+"""Host data: epoch permutations, aligned buffers, arrays and variables shared with TensorFlow."""
 
 import numpy as np
 

@@ -51,11 +51,11 @@ def min_tasks(config, members):
 
 def first_grid_points(config, at_least):
     """The grid points of a run's first task where a run cut into ``at_least`` tasks
-    (:func:`min_tasks`) puts its lowest rates alone on a lane (a first layer of one unit,
-    more grid points than lanes: LOWEST_SHARE of them), else None (near-equal tasks)."""
-    C = np.asarray(config.rates).shape[0]
-    if at_least == LANES and config.spec.layer_sizes[1] == 1 and C > LANES:
-        return max(1, int(C * LOWEST_SHARE))
+    (:func:`min_tasks`) puts its lowest rates alone on a lane (LANES tasks with a first
+    layer of one unit, so more grid points than lanes: LOWEST_SHARE of them), else None
+    (near-equal tasks)."""
+    if at_least == LANES and config.spec.layer_sizes[1] == 1:
+        return max(1, int(np.asarray(config.rates).shape[0] * LOWEST_SHARE))
     return None
 
 
