@@ -2,7 +2,7 @@
 
 import warnings
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from scipy.sparse import issparse
@@ -92,6 +92,25 @@ def _model_attributes(coefs, intercepts, classes, multilabel, loss):
     if len(coefs) == 1:
         model.update(coef_=coefs[0].T, intercept_=intercepts[0])
     return model
+
+
+class _FitInputs(NamedTuple):
+    """What a fit trains from, once its data and parameters are checked."""
+
+    data: tuple  # (X, Y, weights) in the training dtype; Y the 0/1 label matrix
+    y: object  # y as validated (what the callbacks' scores compare against)
+    classes: object
+    multilabel: bool
+    continuing: bool  # warm_start or partial_fit from the fitted weights
+    spec: ModelSpec
+    coefs: list  # the starting weights
+    intercepts: list
+    seed: int  # the shuffle's
+    epoch0: int  # the first epoch's number (a continued fit counts on)
+    rng: object  # random_state's generator, after the draws of the weights and the seed
+    alpha: float
+    optimizer_params: dict
+    schedule_params: dict
 
 
 class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -621,12 +640,32 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             raise
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, classes):
+        fit = self._fit_inputs(X, y, sample_weight, incremental, classes)
+        X, Y, weights = fit.data
+        lbfgs = self.optimizer == "lbfgs"
+        early = not (incremental or lbfgs) and self._early_stopping(
+            X.shape[0], lambda: (X, Y, weights, fit.multilabel))
+        tasks, on_epoch = self._epoch_hooks(
+            1 if incremental else self.max_iter, fit.epoch0, (X, fit.y, sample_weight),
+            (fit.classes, fit.multilabel, fit.spec.loss, fit.continuing, early))
+        with graceful_interrupt() as stop:
+            result, optimizer_epochs = self._train(fit, incremental, stop, on_epoch, early)
+        self._set_fitted(result, fit.classes, fit.multilabel, fit.continuing, fit.seed, lbfgs,
+                         fit.spec.loss, early)
+        self.alpha_ = fit.alpha
+        self._optimizer_epochs = optimizer_epochs
+        self._warn(result, incremental, lbfgs)
+        if tasks is not None:
+            tasks.close()
+        return self
+
+    def _fit_inputs(self, X, y, sample_weight, incremental, classes):
+        """The checked data (in the training dtype), targets and starting point of a fit."""
         if incremental and hasattr(self, "coefs_"):
             # _fit_context skips this for partial_fit on a fitted estimator; a
             # parameter set since (a negative learning_rate, say) must not pass
             self._validate_params()
         hidden = self._hidden_sizes()
-        lbfgs = self.optimizer == "lbfgs"
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
         with _quiet_finite_check():
             X, y = validate_data(
@@ -653,56 +692,50 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         schedule_params = _schedules.check_params(
             self.learning_rate_schedule, self.schedule_params
         )
-
         dtype = self._training_dtype(X)
         X, weights = as_precision(X, dtype), as_precision(weights, dtype, "sample_weight")
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = make_rng(self.random_state)
-        if continuing:
-            self._check_continued_shape(layer_sizes)
-            coefs = [c.astype(dtype) for c in self.coefs_]
-            intercepts = [b.astype(dtype) for b in self.intercepts_]
-            seed, epoch0 = self._shuffle_seed, self.n_iter_
-        else:
-            coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
-            seed, epoch0 = int(rng.integers(0, 2**64, dtype=np.uint64)), 0
+        coefs, intercepts, seed, epoch0 = self._starting_point(layer_sizes, dtype, rng,
+                                                               continuing)
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
             "sigmoid"
         )
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
                          freeze_params(optimizer_params), dtype.name, sparse=issparse(X),
                          loss=loss)
-        data, alpha = (X, Y, weights), self._alpha(spec)
-        n_epochs = 1 if incremental else self.max_iter
-        early = not (incremental or lbfgs) and self._early_stopping(
-            X.shape[0], lambda: (X, Y, weights, multilabel))
-        tasks, on_epoch = self._epoch_hooks(n_epochs, epoch0, (X, y, sample_weight), (
-            classes, multilabel, spec.loss, continuing, early))
-        with graceful_interrupt() as stop:
-            if lbfgs:
-                from ._engine.lbfgs import train_lbfgs  # TensorFlow loads on the first fit only
+        return _FitInputs((X, Y, weights), y, classes, multilabel, continuing, spec, coefs,
+                          intercepts, seed, epoch0, rng, self._alpha(spec), optimizer_params,
+                          schedule_params)
 
-                result = train_lbfgs(LbfgsConfig(
-                    spec, coefs, intercepts, data, alpha=alpha, max_iter=self.max_iter,
-                    tol=self.tol, options=optimizer_params, stop=stop, on_epoch=on_epoch,
-                ))
-                optimizer_epochs = 0
-            else:
-                from ._engine.loop import train_stochastic  # likewise
+    def _starting_point(self, layer_sizes, dtype, rng, continuing):
+        """``(coefs, intercepts, shuffle seed, first epoch)``: the fitted ones where a fit
+        continues (warm_start, partial_fit), else new weights and a seed drawn from ``rng``."""
+        if continuing:
+            self._check_continued_shape(layer_sizes)
+            coefs = [c.astype(dtype) for c in self.coefs_]
+            intercepts = [b.astype(dtype) for b in self.intercepts_]
+            return coefs, intercepts, self._shuffle_seed, self.n_iter_
+        coefs, intercepts = _network.init_weights(layer_sizes, self.activation, rng, dtype)
+        return coefs, intercepts, int(rng.integers(0, 2**64, dtype=np.uint64)), 0
 
-                config, first = self._stochastic_config(
-                    spec, coefs, intercepts, data, incremental, continuing, schedule_params,
-                    seed, epoch0, multilabel, rng, stop, on_epoch, early,
-                )
-                result = train_stochastic(config)
-                optimizer_epochs = first + len(result.loss_curve)
-        self._set_fitted(result, classes, multilabel, continuing, seed, lbfgs, spec.loss, early)
-        self.alpha_ = alpha
-        self._optimizer_epochs = optimizer_epochs
-        self._warn(result, incremental, lbfgs)
-        if tasks is not None:
-            tasks.close()
-        return self
+    def _train(self, fit, incremental, stop, on_epoch, early):
+        """Run the engine on ``fit`` (:class:`_FitInputs`): the result, and the optimizer's
+        epoch count after it (the schedules' clock; L-BFGS has none)."""
+        if self.optimizer == "lbfgs":
+            from ._engine.lbfgs import train_lbfgs  # TensorFlow loads on the first fit only
+
+            result = train_lbfgs(LbfgsConfig(
+                fit.spec, fit.coefs, fit.intercepts, fit.data, alpha=fit.alpha,
+                max_iter=self.max_iter, tol=self.tol, options=fit.optimizer_params, stop=stop,
+                on_epoch=on_epoch,
+            ))
+            return result, 0
+        from ._engine.loop import train_stochastic  # likewise
+
+        config, first = self._stochastic_config(fit, incremental, stop, on_epoch, early)
+        result = train_stochastic(config)
+        return result, first + len(result.loss_curve)
 
     def _epoch_hooks(self, n_epochs, epoch0, data, model):
         """``(tasks, on_epoch)``: the callbacks' :class:`~._callbacks.FitTasks` (None without
@@ -732,39 +765,38 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         return attributes
 
-    def _stochastic_config(
-        self, spec, coefs, intercepts, data, incremental, continuing, schedule_params, seed,
-        epoch0, multilabel, rng, stop, on_epoch, early,
-    ):
-        """The engine's config for the whole fit, or one partial_fit epoch; and its first epoch.
+    def _stochastic_config(self, fit, incremental, stop, on_epoch, early):
+        """The engine's config for the whole fit (:class:`_FitInputs`), or one partial_fit
+        epoch; and its first epoch.
 
         Epochs are counted from the optimizer's creation (a partial_fit stream
         continues its count), which the schedules read.
         """
-        state, lr_scale, first = None, 1.0, 0
-        if incremental and continuing and getattr(self, "_optimizer_state", None) is not None:
+        spec, state, lr_scale, first = fit.spec, None, 1.0, 0
+        if incremental and fit.continuing and getattr(self, "_optimizer_state", None) is not None:
             state, lr_scale, first = self._optimizer_state, self._lr_scale, self._optimizer_epochs
         epochs = np.array([first]) if incremental else np.arange(self.max_iter)
         rates = _schedules.rates(
-            self.learning_rate_schedule, schedule_params, self._learning_rate(spec.loss),
+            self.learning_rate_schedule, fit.schedule_params, self._learning_rate(spec.loss),
             epochs, self.max_iter,
         )
         adaptive = None
         if self.learning_rate_schedule == "adaptive":
-            adaptive = Adaptive(schedule_params["factor"], schedule_params["min_learning_rate"])
+            adaptive = Adaptive(fit.schedule_params["factor"],
+                                fit.schedule_params["min_learning_rate"])
         stopping = None
         if early:  # its split key follows the shuffle seed
-            key = int(rng.integers(0, 2**64, dtype=np.uint64))
-            stopping = EarlyStopping(self.validation_fraction, key, multilabel,
+            key = int(fit.rng.integers(0, 2**64, dtype=np.uint64))
+            stopping = EarlyStopping(self.validation_fraction, key, fit.multilabel,
                                      average=bool(self._setting("average_weights")))
         config = StochasticConfig(
-            spec, coefs, intercepts, data, rates=rates, alpha=self._alpha(spec),
+            spec, fit.coefs, fit.intercepts, fit.data, rates=rates, alpha=fit.alpha,
             batch_size=None if self.batch_size == "auto" else self.batch_size,
             tol=self.tol / _per_sample_terms(spec),
             n_iter_no_change=self._patience(),
-            check_convergence=not incremental, shuffle=self.shuffle, seed=seed, epoch0=epoch0,
-            adaptive=adaptive, early_stopping=stopping, optimizer_state=state, lr_scale=lr_scale,
-            on_epoch=on_epoch, stop=stop,
+            check_convergence=not incremental, shuffle=self.shuffle, seed=fit.seed,
+            epoch0=fit.epoch0, adaptive=adaptive, early_stopping=stopping, optimizer_state=state,
+            lr_scale=lr_scale, on_epoch=on_epoch, stop=stop,
         )
         return config, int(epochs[0])
 
@@ -883,28 +915,11 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self._lr_scale = result.lr_scale
 
     def _warn(self, result, incremental, lbfgs):
+        """The ConvergenceWarning, if any, of a fit that ended with ``result``."""
         rate_given = self._learning_rate(self._fitted_loss())  # "auto" resolved
         if result.status == Status.DIVERGED:
-            step = "iteration" if lbfgs else "epoch"
-            at = self.n_iter_ + 1
-            kept = f"those of {step} {at - 1}" if at > 1 and not lbfgs else (
-                "the best finite ones L-BFGS evaluated" if lbfgs else "the initial weights"
-            )
-            scores = np.asarray(result.validation_scores)  # this fit's epochs
-            if not lbfgs and np.isfinite(scores).any():  # early stopping restored its best
-                best = np.argmax(np.where(np.isfinite(scores), scores, -np.inf))
-                kept = f"the best validation weights, of {step} {at - scores.size + best}"
-            rate = "" if lbfgs else (
-                f" at learning rate {result.diverged_rate:.6g} (learning_rate="
-                f"{rate_given}, schedule {self.learning_rate_schedule!r})"
-            )
-            warnings.warn(
-                f"Training diverged at {step} {at}{rate}: the loss, the weights or the "
-                f"optimizer's state overflowed to a non-finite value. Training stopped; "
-                f"that {step} was undone and the weights kept are {kept}. Lower "
-                f"learning_rate, or standardize X (StandardScaler) if its values are large.",
-                ConvergenceWarning,
-            )
+            warnings.warn(self._divergence_message(result, lbfgs, rate_given),
+                          ConvergenceWarning)
         elif result.status == Status.INTERRUPTED:
             warnings.warn(
                 f"Training was interrupted (Ctrl-C) after {self.n_iter_} epochs; the "
@@ -946,6 +961,28 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"raise max_iter or learning_rate.",
                 ConvergenceWarning,
             )
+
+    def _divergence_message(self, result, lbfgs, rate_given):
+        """Where a diverged fit stopped, at what rate, and which weights it kept."""
+        step = "iteration" if lbfgs else "epoch"
+        at = self.n_iter_ + 1
+        kept = f"those of {step} {at - 1}" if at > 1 and not lbfgs else (
+            "the best finite ones L-BFGS evaluated" if lbfgs else "the initial weights"
+        )
+        scores = np.asarray(result.validation_scores)  # this fit's epochs
+        if not lbfgs and np.isfinite(scores).any():  # early stopping restored its best
+            best = np.argmax(np.where(np.isfinite(scores), scores, -np.inf))
+            kept = f"the best validation weights, of {step} {at - scores.size + best}"
+        rate = "" if lbfgs else (
+            f" at learning rate {result.diverged_rate:.6g} (learning_rate="
+            f"{rate_given}, schedule {self.learning_rate_schedule!r})"
+        )
+        return (
+            f"Training diverged at {step} {at}{rate}: the loss, the weights or the "
+            f"optimizer's state overflowed to a non-finite value. Training stopped; "
+            f"that {step} was undone and the weights kept are {kept}. Lower "
+            f"learning_rate, or standardize X (StandardScaler) if its values are large."
+        )
 
     def _fitted_loss(self):
         """The loss the fitted model was trained on, which its probabilities follow."""

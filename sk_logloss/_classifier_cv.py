@@ -371,20 +371,8 @@ shuffle : see LogLossClassifier
             models, refit = self._fit_swept(dense, y, targets, sw, splits, grid, early.pop(),
                                             tasks)
         fit_time = (time.perf_counter() - start) / (len(grid) * len(splits))
-        scores = np.empty((len(grid), len(splits)))
-        score_times = np.empty_like(scores)
-        # the default scorer, computed as scikit-learn does without its per-call checks
-        fast = self.scoring == "neg_log_loss" and not multilabel
-        for (f, c), model in models.items():
-            t = time.perf_counter()
-            test = splits[f][1]
-            weights = None if score_sw is None else score_sw[test]
-            if fast and np.array_equal(model.classes_, targets[0]):
-                scores[c, f] = _neg_log_loss(model, X[test], y[test], weights)
-            else:
-                kwargs = {} if weights is None else {"sample_weight": weights}
-                scores[c, f] = _score(scorer, model, X[test], y[test], kwargs)
-            score_times[c, f] = time.perf_counter() - t
+        scores, score_times = self._test_scores(models, (len(grid), len(splits)), splits, X, y,
+                                                scorer, score_sw, targets)
         self.cv_results_ = _results(grid, scores, fit_time, score_times)
         self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
         self.best_params_ = dict(grid[self.best_index_])
@@ -538,6 +526,25 @@ shuffle : see LogLossClassifier
             )
         return opt_params
 
+    def _test_scores(self, models, shape, splits, X, y, scorer, score_sw, targets):
+        """``(scores, seconds)``, each ``[grid point, split]``: every candidate's ``scorer`` on
+        its test fold (with ``score_sw`` where the scorer takes weights)."""
+        scores = np.empty(shape)
+        score_times = np.empty_like(scores)
+        # the default scorer, computed as scikit-learn does without its per-call checks
+        fast = self.scoring == "neg_log_loss" and not targets[2]
+        for (f, c), model in models.items():
+            t = time.perf_counter()
+            test = splits[f][1]
+            weights = None if score_sw is None else score_sw[test]
+            if fast and np.array_equal(model.classes_, targets[0]):
+                scores[c, f] = _neg_log_loss(model, X[test], y[test], weights)
+            else:
+                kwargs = {} if weights is None else {"sample_weight": weights}
+                scores[c, f] = _score(scorer, model, X[test], y[test], kwargs)
+            score_times[c, f] = time.perf_counter() - t
+        return scores, score_times
+
     def _fold_stops_early(self, X, y, sw, rows):
         """Whether a plain fit on ``rows`` stops early (``early_stopping="auto"`` depends on
         them)."""
@@ -558,25 +565,11 @@ shuffle : see LogLossClassifier
     def _sweep_config(self, X, y, targets, sw, splits, grid, early, tasks=None):
         """The sweep's config (the CV folds, then all rows if the refit joins the run),
         each fold's classes and the shuffle seed; ``early``: whether the folds stop early."""
-        from ._engine.sweep import PER_CANDIDATE_STATE
-        from ._engine.types import steps_per_epoch
-
         opt_params = self._check_sweepable()
         schedule_params = _schedules.check_params(self.learning_rate_schedule,
                                                   self.schedule_params)
         classes, Y, multilabel = targets
-        folds, fold_classes = [], []
-        for train, _ in splits:
-            fold_targets = encode_targets(y[train])
-            fold_cls = fold_targets[0]
-            w = self._train_weights(X, y, sw, train, fold_targets)
-            if len(fold_cls) != len(classes):
-                raise ValueError(
-                    "a training fold lacks a class of y; use fewer folds (cv) so that "
-                    "every class appears in every training fold."
-                )
-            fold_classes.append(fold_cls)
-            folds.append((train, w))
+        folds, fold_classes = self._training_folds(X, y, sw, splits, len(classes))
         base = self._base()
         layer_sizes = (X.shape[1], *base._hidden_sizes(), Y.shape[1])
         loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
@@ -590,14 +583,8 @@ shuffle : see LogLossClassifier
         split = self._validation_split(X, Y, multilabel, rng, early)
         sweep_folds = [split(train, w) for train, w in folds]
         batch = None if self.batch_size == "auto" else self.batch_size
-        steps = {steps_per_epoch(batch, len(f.train)) for f in sweep_folds}
-        if (self.refit and self.optimizer in PER_CANDIDATE_STATE
-                and dtype == base._training_dtype(X)):  # the refit trains in X's dtype
-            everything = np.arange(X.shape[0])
-            whole = split(everything, self._train_weights(X, y, sw, everything, targets))
-            if (steps_per_epoch(batch, len(whole.train)) in steps
-                    and self._fold_stops_early(X, y, sw, everything) == early):
-                sweep_folds.append(whole)  # the refit joins the run at no extra step
+        if dtype == base._training_dtype(X):  # the refit trains in X's dtype
+            sweep_folds += self._joining_refit(X, y, sw, targets, split, sweep_folds, early)
         # the weights train in the training dtype, as a plain fit's: refused where they overflow it
         sweep_folds = [replace(f, w_train=as_precision(f.w_train, dtype, "sample_weight"),
                                w_val=as_precision(f.w_val, dtype, "sample_weight"))
@@ -623,6 +610,39 @@ shuffle : see LogLossClassifier
                                       tasks and tasks.on_sweep_call),
         )
         return config, fold_classes, seed
+
+    def _training_folds(self, X, y, sw, splits, n_classes):
+        """Each split's training rows with their weights, and its classes; a ValueError where
+        a training fold lacks one of y's ``n_classes`` classes."""
+        folds, fold_classes = [], []
+        for train, _ in splits:
+            fold_targets = encode_targets(y[train])
+            if len(fold_targets[0]) != n_classes:
+                raise ValueError(
+                    "a training fold lacks a class of y; use fewer folds (cv) so that "
+                    "every class appears in every training fold."
+                )
+            fold_classes.append(fold_targets[0])
+            folds.append((train, self._train_weights(X, y, sw, train, fold_targets)))
+        return folds, fold_classes
+
+    def _joining_refit(self, X, y, sw, targets, split, folds, early):
+        """``[the refit as one more fold]`` where it can join the run at no extra step (its
+        optimizer state per candidate, its steps per epoch and early stopping those of a
+        fold of ``folds``), else ``[]``."""
+        from ._engine.sweep import PER_CANDIDATE_STATE
+        from ._engine.types import steps_per_epoch
+
+        if not self.refit or self.optimizer not in PER_CANDIDATE_STATE:
+            return []
+        batch = None if self.batch_size == "auto" else self.batch_size
+        everything = np.arange(X.shape[0])
+        whole = split(everything, self._train_weights(X, y, sw, everything, targets))
+        steps = {steps_per_epoch(batch, len(f.train)) for f in folds}
+        if (steps_per_epoch(batch, len(whole.train)) in steps
+                and self._fold_stops_early(X, y, sw, everything) == early):
+            return [whole]
+        return []
 
     def _sweep_dtype(self, base, X, folds, layer_sizes, n_grid):
         """The dtype the candidates train in: ``precision``, "auto" being X's own as for a

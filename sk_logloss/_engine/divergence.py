@@ -1,5 +1,6 @@
 """Divergence: an epoch whose loss, weights, L2 norm or optimizer state turn non-finite is undone."""
 
+from .host import load
 from .model import squared_norm, tf
 
 
@@ -17,6 +18,10 @@ class Snapshot:
     def save(self):
         for s, v in zip(self.saved, self.state):
             s.assign(v)
+
+    def load(self, values):
+        """Set the saved copy to ``values`` (host arrays, one per state variable)."""
+        load(self.saved, values)
 
     def restore_unless(self, finite):
         """Put the saved values back where ``finite`` is False (traced code)."""

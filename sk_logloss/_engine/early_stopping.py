@@ -3,7 +3,7 @@
 import threading
 
 from .._validation import split_groups, validation_split
-from .host import read
+from .host import load, read
 from .model import objective, tf
 
 
@@ -114,6 +114,10 @@ class BestWeights:
         (traced code)."""
         for b, v in zip(self.best, source or self.variables):
             b.assign(tf.where(better, v, b))
+
+    def load(self, values):
+        """Set the best weights to ``values`` (host arrays, one per weight variable)."""
+        load(self.best, values)
 
     def values(self):
         return read(self.best)

@@ -191,8 +191,8 @@ class Trainer:
         # the copies take the fit's shapes before a compiled run assigns them (XLA
         # fixes a variable's shape for a call): the snapshot holds the state, the
         # best weights the weights, as just loaded
-        load(self.snapshot.saved, values)
-        load(self.best.best, values[: len(self.variables)])
+        self.snapshot.load(values)
+        self.best.load(values[: len(self.variables)])
 
     def restore_best(self):
         """Make the best validation weights the current ones (the optimizer state stays)."""
