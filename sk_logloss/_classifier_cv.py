@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from . import _callbacks, _network, _optimizers, _schedules
 from ._callbacks import CallbackSupportMixin
@@ -101,9 +101,10 @@ class LogLossClassifierCV(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """LogLossClassifier with its learning rate and alpha chosen by cross-validation.
 
     Fold x grid points train side by side in batched TensorFlow loops of about
-    32 candidates (``n_jobs`` runs them on joblib's workers): the candidates share the data and each fold's minibatches, and each has its own
-    learning rate, L2 penalty, shuffle (a plain fit's), convergence stop,
-    divergence handling and early stopping. A candidate's CV score equals that
+    32 candidates (``n_jobs`` runs them on joblib's workers): the candidates share
+    the data and each fold's minibatches, and each has its own learning rate, L2
+    penalty, shuffle (a plain fit's), convergence stop, divergence handling and
+    early stopping. A candidate's CV score equals that
     of ``GridSearchCV(LogLossClassifier(...))`` on the same folds with the same
     ``random_state`` (to rounding). Sparse X is swept from one dense copy up
     to 64 MB (8 million float64 values); a larger one, and
@@ -302,7 +303,7 @@ shuffle : see LogLossClassifier
 
     # -- fit ----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Cross-validate every grid point, then refit the best on all of (X, y).
 
         Fold x grid points train in batched TensorFlow runs (sparse X and
@@ -319,6 +320,10 @@ shuffle : see LogLossClassifier
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples: in every fold's fit, its score (as
             GridSearchCV passes them to a scorer that takes them) and the refit.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels of the samples, for a ``cv`` splitter that keeps groups
+            apart (``GroupKFold`` and the like), as ``GridSearchCV.fit`` passes
+            them; other splitters ignore them. The fits never see them.
 
         Returns
         -------
@@ -347,7 +352,9 @@ shuffle : see LogLossClassifier
         targets = encode_targets(y)  # classes, the 0/1 label matrix, multilabel
         multilabel = targets[2]
         cv = check_cv(self.cv, y, classifier=not multilabel)
-        splits = list(cv.split(X, y))
+        if groups is not None:  # as GridSearchCV: one label per sample, else a ValueError
+            check_consistent_length(X, groups)
+        splits = list(cv.split(X, y, groups))
         self.n_splits_ = len(splits)
         scorer = check_scoring(self._base(), scoring=self.scoring)
         # checked here: with the refit in the sweep, no plain fit sees all the weights
@@ -723,8 +730,9 @@ def _score(scorer, model, X, y, kwargs):
 def _neg_log_loss(model, X, y, weights):
     """The ``neg_log_loss`` scorer's value, as its ``log_loss`` computes it (each row's
     true-class probability, ``1 - p`` for a binary negative, clipped to ``[eps, 1 - eps]``,
-    ``-log`` by the installed scikit-learn's logarithm, ``np.average`` with the weights): its label checks cost more than the
-    sweep's fast candidates (breast cancer, 45 scores: 0.15 s)."""
+    ``-log`` by the installed scikit-learn's logarithm, ``np.average`` with the weights):
+    its label checks cost more than the sweep's fast candidates (breast cancer, 45 scores:
+    0.15 s)."""
     proba, y = model.predict_proba(X), np.ravel(y)  # a column y is one label per row
     eps = np.finfo(proba.dtype).eps
     if proba.shape[1] == 2:  # the scorer keeps the positive column, log_loss takes 1 - it

@@ -9,7 +9,7 @@ from sklearn import config_context
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer, log_loss
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -212,6 +212,46 @@ def test_multilabel_uses_kfold():
     X = StandardScaler().fit_transform(X)
     ours = LogLossClassifierCV(learning_rates=RATES, cv=KFold(4), random_state=0).fit(X, Y)
     assert_same_search(ours, grid_search(X, Y, {}, cv=KFold(4)), X)
+
+
+def test_groups_reach_the_splitter_as_in_grid_search(binary):
+    """fit passes groups to the cv splitter, as GridSearchCV.fit does: GroupKFold's folds,
+    and the scores GridSearchCV gets on them. A missing or mis-sized groups is refused."""
+    X, y = binary
+    groups = np.arange(len(y)) % 7
+    cv = GroupKFold(3)
+    ours = LogLossClassifierCV(learning_rates=RATES, cv=cv, random_state=0)
+    ours.fit(X, y, groups=groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = GridSearchCV(LogLossClassifier(random_state=0),
+                           {"learning_rate": RATES, "alpha": ["auto"]}, cv=cv,
+                           scoring="neg_log_loss").fit(X, y, groups=groups)
+    assert_same_search(ours, ref, X)
+    with pytest.raises(ValueError, match="groups"):
+        LogLossClassifierCV(learning_rates=RATES, cv=cv).fit(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        LogLossClassifierCV(learning_rates=RATES, cv=cv).fit(X, y, groups=groups[:-1])
+
+
+def test_groups_routed_to_a_nested_search(binary):
+    """With metadata routing, an outer cross_validate hands each training set's groups to
+    the search's own GroupKFold once the search requests them."""
+    X, y = binary
+    groups = np.arange(len(y)) % 7
+    seen = []
+
+    class Spy(GroupKFold):
+        def split(self, X, y=None, groups=None):
+            seen.append(np.unique(groups))
+            return super().split(X, y, groups)
+
+    with config_context(enable_metadata_routing=True):
+        search = LogLossClassifierCV(learning_rates=[0.1], cv=Spy(2), random_state=0)
+        cross_validate(search.set_fit_request(groups=True), X, y, cv=GroupKFold(7),
+                       params={"groups": groups})
+    # each outer training set holds six of the seven groups, and the search split by them
+    assert [len(g) for g in seen] == [6] * 7
 
 
 @pytest.mark.bitwise
