@@ -276,6 +276,46 @@ def test_a_plain_fits_calls_get_their_epochs_permutations_drawn_during_the_call_
     assert len(drawn) <= -(-len(short.loss_curve) // 4) + 1
 
 
+def test_shared_draws_make_each_key_once_within_their_budget():
+    import threading
+
+    made = []
+
+    def make(key, size=10):
+        def draw():
+            made.append(key)
+            if key == "bad":
+                raise MemoryError("no room")
+            return np.full(size, len(made), np.int32)
+        return draw
+
+    shared = host.SharedDraws(budget=100)
+    first = shared.get("a", make("a"))
+    assert shared.get("a", make("a")) is first and made == ["a"]  # kept: 40 bytes
+    assert shared.get("b", make("b", 100)) is not shared.get("b", make("b", 100))  # 400: not
+    assert made == ["a", "b", "b"] and shared.kept == 40
+    for _ in range(2):  # an error reaches its asker and is not kept
+        with pytest.raises(MemoryError, match="no room"):
+            shared.get("bad", make("bad"))
+    assert made.count("bad") == 2
+    # threads asking at once for a key being made wait for it rather than make it again
+    go, results = threading.Event(), []
+
+    def slow():
+        go.wait()
+        made.append("c")
+        return np.zeros(1)
+
+    askers = [threading.Thread(target=lambda: results.append(shared.get("c", slow)))
+              for _ in range(4)]
+    for t in askers:
+        t.start()
+    go.set()
+    for t in askers:
+        t.join()
+    assert made.count("c") == 1 and all(r is results[0] for r in results)
+
+
 @pytest.mark.bitwise
 @pytest.mark.parametrize("name", sorted(KERAS_OPTIMIZERS))
 def test_the_direct_update_gives_the_bits_of_keras_apply(name, monkeypatch):

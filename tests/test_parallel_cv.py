@@ -222,11 +222,11 @@ def test_lanes_report_every_task_epoch_on_the_callers_thread(data, lanes, monkey
 
     heard, trained_on, training, train_group = [], set(), [0], sweep_loop._train_group
 
-    def spied(*args):
+    def spied(*args, **kwargs):
         trained_on.add(threading.current_thread())
         training[0] += 1
         try:
-            return train_group(*args)
+            return train_group(*args, **kwargs)
         finally:
             training[0] -= 1
 
@@ -272,9 +272,9 @@ def test_lanes_of_one_shape_share_lane_0s_program(data, monkeypatch):
 
     seen, train_group = set(), sweep_loop._train_group
 
-    def spied(config, pad, before, lane=0):
+    def spied(config, pad, before, lane=0, shared=None):
         seen.add((threading.current_thread(), lane))
-        return train_group(config, pad, before, lane)
+        return train_group(config, pad, before, lane, shared)
 
     monkeypatch.setattr(sweep_loop, "_train_group", spied)
     monkeypatch.setattr(lanes, "usable_threads", lambda: 2)
@@ -289,6 +289,32 @@ def test_lanes_of_one_shape_share_lane_0s_program(data, monkeypatch):
     seen.clear()
     assert_bitwise_equal(search(*data, "linear"), on_two)
     assert seen == {(threading.current_thread(), 0)}
+
+
+@pytest.mark.parametrize("threads", [2, 1])
+def test_a_runs_tasks_draw_each_calls_orders_once(data, monkeypatch, threads):
+    """The tasks of a run share their folds, and so each call's row orders: drawn once for
+    all of them (host.SharedDraws), on two lanes or one after another, with the bits of
+    each task drawing its own, which they do past SHARED_ORDERS_BYTES."""
+    from sk_logloss._engine import lanes, sweep_loop
+
+    drawn, orders = [], sweep_loop._orders
+
+    def spy(config, n, done, max_iter, width):
+        drawn.append((tuple(n), done, width))
+        return orders(config, n, done, max_iter, width)
+
+    monkeypatch.setattr(sweep_loop, "_orders", spy)
+    monkeypatch.setattr(lanes, "usable_threads", lambda: threads)
+    params = {"learning_rates": 7, "max_iter": 600, "tol": 0, "random_state": 0}
+    shared = search_quiet(LogLossClassifierCV(**params), data)
+    assert drawn and len(drawn) == len(set(drawn))
+    once = set(drawn)
+    drawn.clear()
+    monkeypatch.setattr(sweep_loop, "SHARED_ORDERS_BYTES", 0)
+    alone = search_quiet(LogLossClassifierCV(**params), data)
+    assert set(drawn) == once and len(drawn) > len(once)  # each task drew its own
+    assert_bitwise_equal(shared, alone)
 
 
 def test_a_lane_maps_the_moving_average_its_source_built_earlier(data, monkeypatch):

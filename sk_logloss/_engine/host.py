@@ -1,5 +1,8 @@
 """Host data: epoch permutations, aligned buffers, arrays and variables shared with TensorFlow."""
 
+import threading
+from concurrent.futures import Future
+
 import numpy as np
 
 from .._backend import tensorflow
@@ -38,6 +41,40 @@ def prefetched(make, items):
         yield ahead.result()
     finally:  # a run that ends early does not wait for a draw it will not use
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+class SharedDraws:
+    """Arrays made once per key for every thread that asks (a thread asking for a key being
+    made waits for it), kept while their bytes fit ``budget``; past it, each asker makes its
+    own again. The tasks of one sweep run share their folds, so each call's row orders."""
+
+    def __init__(self, budget):
+        self.budget, self.kept = budget, 0
+        self._lock = threading.Lock()
+        self._made = {}  # key: Future of the array
+
+    def get(self, key, make):
+        with self._lock:
+            made, mine = self._made.get(key), False
+            if made is None:
+                made, mine = Future(), True
+                self._made[key] = made
+        if not mine:
+            return made.result()
+        try:
+            value = make()
+        except BaseException as error:
+            with self._lock:
+                del self._made[key]
+            made.set_exception(error)
+            raise
+        with self._lock:
+            if self.kept + value.nbytes <= self.budget:
+                self.kept += value.nbytes
+            else:  # threads already waiting still get it
+                del self._made[key]
+        made.set_result(value)
+        return value
 
 
 def load(variables, values):
