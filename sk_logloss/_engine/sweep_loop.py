@@ -1,4 +1,4 @@
-"""The sweep's host side: folds grouped into runs, runs cut into tasks (one after another, two at a time on threads, or on joblib's workers), each task's calls, and the merged result."""
+"""The sweep from the host: folds in runs, runs in tasks (serial, lanes, workers), calls, result."""
 
 from typing import NamedTuple
 
