@@ -698,15 +698,19 @@ class LogLossClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         rng = make_rng(self.random_state)
         coefs, intercepts, seed, epoch0 = self._starting_point(layer_sizes, dtype, rng,
                                                                continuing)
-        loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
-            "sigmoid"
-        )
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
                          freeze_params(optimizer_params), dtype.name, sparse=issparse(X),
-                         loss=loss)
+                         loss=self._training_loss(Y, multilabel))
         return _FitInputs((X, Y, weights), y, classes, multilabel, continuing, spec, coefs,
                           intercepts, seed, epoch0, rng, self._alpha(spec), optimizer_params,
                           schedule_params)
+
+    def _training_loss(self, Y, multilabel):
+        """The loss a fit on the 0/1 label matrix ``Y`` minimizes: the softmax only for
+        ``loss="softmax"`` over two logits or more of single-label targets (a binary or
+        multilabel model is the sigmoid's)."""
+        return "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
+            "sigmoid")
 
     def _starting_point(self, layer_sizes, dtype, rng, continuing):
         """``(coefs, intercepts, shuffle seed, first epoch)``: the fitted ones where a fit

@@ -579,8 +579,7 @@ shuffle : see LogLossClassifier
         folds, fold_classes = self._training_folds(X, y, sw, splits, len(classes))
         base = self._base()
         layer_sizes = (X.shape[1], *base._hidden_sizes(), Y.shape[1])
-        loss = "softmax" if self.loss == "softmax" and Y.shape[1] > 1 and not multilabel else (
-            "sigmoid")
+        loss = base._training_loss(Y, multilabel)
         dtype = self._sweep_dtype(base, X, folds, layer_sizes, len(grid))
         spec = ModelSpec(layer_sizes, self.activation, self.optimizer,
                          freeze_params(opt_params), dtype.name, sparse=False, loss=loss)
@@ -591,7 +590,8 @@ shuffle : see LogLossClassifier
         sweep_folds = [split(train, w) for train, w in folds]
         batch = None if self.batch_size == "auto" else self.batch_size
         if dtype == base._training_dtype(X):  # the refit trains in X's dtype
-            sweep_folds += self._joining_refit(X, y, sw, targets, split, sweep_folds, early)
+            sweep_folds += self._joining_refit(X, y, sw, targets, split, sweep_folds, early,
+                                               batch)
         # the weights train in the training dtype, as a plain fit's: refused where they overflow it
         sweep_folds = [replace(f, w_train=as_precision(f.w_train, dtype, "sample_weight"),
                                w_val=as_precision(f.w_val, dtype, "sample_weight"))
@@ -633,16 +633,15 @@ shuffle : see LogLossClassifier
             folds.append((train, self._train_weights(X, y, sw, train, fold_targets)))
         return folds, fold_classes
 
-    def _joining_refit(self, X, y, sw, targets, split, folds, early):
+    def _joining_refit(self, X, y, sw, targets, split, folds, early, batch):
         """``[the refit as one more fold]`` where it can join the run at no extra step (its
-        optimizer state per candidate, its steps per epoch and early stopping those of a
-        fold of ``folds``), else ``[]``."""
+        optimizer state per candidate, its steps per epoch at ``batch`` and early stopping
+        those of a fold of ``folds``), else ``[]``."""
         from ._engine.sweep import PER_CANDIDATE_STATE
         from ._engine.types import steps_per_epoch
 
         if not self.refit or self.optimizer not in PER_CANDIDATE_STATE:
             return []
-        batch = None if self.batch_size == "auto" else self.batch_size
         everything = np.arange(X.shape[0])
         whole = split(everything, self._train_weights(X, y, sw, everything, targets))
         steps = {steps_per_epoch(batch, len(f.train)) for f in folds}
