@@ -564,7 +564,6 @@ def scenario_l(args):
     from sklearn.datasets import load_breast_cancer, load_digits
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
     from sk_logloss import LogLossClassifier, LogLossClassifierCV
@@ -605,12 +604,7 @@ def scenario_l(args):
             grid = GridSearchCV(LogLossClassifier(random_state=0), {"learning_rate": rates},
                                 cv=cv, scoring="neg_log_loss").fit(X, y)
         t_grid = time.perf_counter() - start
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            GridSearchCV(MLPClassifier(hidden_layer_sizes=(), random_state=0),
-                         {"learning_rate_init": rates}, cv=cv, scoring="neg_log_loss").fit(X, y)
-        t_mlp = time.perf_counter() - start
+        t_mlp = _mlp_sweep_seconds(X, y, cv, rates)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -636,6 +630,20 @@ def scenario_l(args):
 # our first sweep 1.20-1.67 s, MLPClassifier's search 4.04-6.36 s), so the ratio is taken of
 # the medians of alternating rounds, every round printed
 FRESH_ROUNDS = 5
+
+
+def _mlp_sweep_seconds(X, y, cv, rates):
+    """Seconds of benchmark (l)'s reference: GridSearchCV over
+    MLPClassifier(hidden_layer_sizes=())'s ``learning_rate_init`` on standardized X."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neural_network import MLPClassifier
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GridSearchCV(MLPClassifier(hidden_layer_sizes=(), random_state=0),
+                     {"learning_rate_init": rates}, cv=cv, scoring="neg_log_loss").fit(X, y)
+    return time.perf_counter() - start
 
 
 def _bc_sweep_data():
@@ -666,21 +674,13 @@ def fresh_first_sweeps(scores):
     """FRESH_ROUNDS rounds of breast cancer's first sweep in a fresh process, each followed
     by GridSearchCV over MLPClassifier here; ``scores``: the in-process sweep's mean test
     scores, which every fresh process must reproduce bit for bit."""
-    from sklearn.model_selection import GridSearchCV
-    from sklearn.neural_network import MLPClassifier
-
     X, y, cv, rates = _bc_sweep_data()
     ours, theirs, same = [], [], True
     for _ in range(FRESH_ROUNDS):
         child = run_child("first_sweep", "breast_cancer")
         ours.append(child["seconds"])
         same &= bool(np.array_equal(child["scores"], scores))
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            GridSearchCV(MLPClassifier(hidden_layer_sizes=(), random_state=0),
-                         {"learning_rate_init": rates}, cv=cv, scoring="neg_log_loss").fit(X, y)
-        theirs.append(time.perf_counter() - start)
+        theirs.append(_mlp_sweep_seconds(X, y, cv, rates))
     ratio = float(np.median(theirs) / np.median(ours))
     rounds = [a / b for a, b in zip(theirs, ours, strict=True)]
     print(f"  breast cancer, first sweep in {FRESH_ROUNDS} fresh processes (TensorFlow loaded "
